@@ -1,0 +1,107 @@
+"""actorbot: Telegram bots on the actor model.
+
+The whole public surface is re-exported here. The fake Bot API server for tests lives in
+:mod:`actorbot.testing`.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from actorbot.api import (
+    API_VERSION,
+    METHODS,
+    ApiError,
+    BadRequest,
+    ChatMigrated,
+    Client,
+    Conflict,
+    ConnectError,
+    ConnectionLost,
+    Forbidden,
+    InputFile,
+    InputFileLike,
+    InvalidResponse,
+    LoggedOut,
+    MessageNotModified,
+    MethodSpec,
+    NetworkError,
+    NotFound,
+    QueryExpired,
+    ReadTimeout,
+    RetryAfter,
+    ServerError,
+    TelegramError,
+    Unauthorized,
+)
+from actorbot.updates import (
+    CONTENT_TYPES,
+    FLAVORS,
+    TELEPOT_CONTENT_TYPES,
+    UNKNOWN,
+    UPDATE_TYPES,
+    Glance,
+    business_connection_id,
+    chat_id,
+    chat_type,
+    content_type,
+    flance,
+    flavor,
+    glance,
+    payload,
+    sender_id,
+    telepot_glance,
+    thread_id,
+    update_type,
+    user_id,
+)
+
+try:
+    __version__ = version("actorbot")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "API_VERSION",
+    "CONTENT_TYPES",
+    "FLAVORS",
+    "METHODS",
+    "TELEPOT_CONTENT_TYPES",
+    "UNKNOWN",
+    "UPDATE_TYPES",
+    "ApiError",
+    "BadRequest",
+    "ChatMigrated",
+    "Client",
+    "Conflict",
+    "ConnectError",
+    "ConnectionLost",
+    "Forbidden",
+    "Glance",
+    "InputFile",
+    "InputFileLike",
+    "InvalidResponse",
+    "LoggedOut",
+    "MessageNotModified",
+    "MethodSpec",
+    "NetworkError",
+    "NotFound",
+    "QueryExpired",
+    "ReadTimeout",
+    "RetryAfter",
+    "ServerError",
+    "TelegramError",
+    "Unauthorized",
+    "__version__",
+    "business_connection_id",
+    "chat_id",
+    "chat_type",
+    "content_type",
+    "flance",
+    "flavor",
+    "glance",
+    "payload",
+    "sender_id",
+    "telepot_glance",
+    "thread_id",
+    "update_type",
+    "user_id",
+]

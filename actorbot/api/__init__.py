@@ -1,0 +1,57 @@
+"""The Bot API client: typed errors, uploads, and one method per Bot API method."""
+
+from actorbot.api._client import DEFAULT_BASE_URL, Client, method_spec
+from actorbot.api._errors import (
+    ApiError,
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    ConnectError,
+    ConnectionLost,
+    Forbidden,
+    InvalidResponse,
+    LoggedOut,
+    MessageNotModified,
+    NetworkError,
+    NotFound,
+    QueryExpired,
+    ReadTimeout,
+    RetryAfter,
+    ServerError,
+    TelegramError,
+    Unauthorized,
+    error_from_response,
+)
+from actorbot.api._files import InputFile, InputFileLike
+from actorbot.api._methods import API_VERSION, METHODS
+from actorbot.api._spec import MethodSpec
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_BASE_URL",
+    "METHODS",
+    "ApiError",
+    "BadRequest",
+    "ChatMigrated",
+    "Client",
+    "Conflict",
+    "ConnectError",
+    "ConnectionLost",
+    "Forbidden",
+    "InputFile",
+    "InputFileLike",
+    "InvalidResponse",
+    "LoggedOut",
+    "MessageNotModified",
+    "MethodSpec",
+    "NetworkError",
+    "NotFound",
+    "QueryExpired",
+    "ReadTimeout",
+    "RetryAfter",
+    "ServerError",
+    "TelegramError",
+    "Unauthorized",
+    "error_from_response",
+    "method_spec",
+]

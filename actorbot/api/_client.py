@@ -1,0 +1,276 @@
+"""A synchronous Bot API client: one per token, one keep-alive ``requests.Session``.
+
+Everything else in actorbot (poller, sender, compat layer) sends through this class, so it
+owns the three things that must be right everywhere: typed errors, multipart uploads, and
+never printing the token.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+from collections.abc import Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Final, Self
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+
+from actorbot._redact import redact
+from actorbot.api._errors import (
+    ConnectError,
+    ConnectionLost,
+    InvalidResponse,
+    NetworkError,
+    ReadTimeout,
+    ServerError,
+    TelegramError,
+    error_from_response,
+)
+from actorbot.api._files import has_upload, multipart
+from actorbot.api._methods import METHODS, BotMethods
+from actorbot.api._spec import MethodSpec
+
+DEFAULT_BASE_URL: Final = "https://api.telegram.org"
+
+_SPECS_LOWER: Final[dict[str, MethodSpec]] = {k.lower(): v for k, v in METHODS.items()}
+_JSON_HEADERS: Final = {"Content-Type": "application/json"}
+_EXCERPT = 200
+
+
+def method_spec(method: str) -> MethodSpec | None:
+    """The spec of a Bot API method (names are case-insensitive, as on Telegram's side)."""
+    return _SPECS_LOWER.get(method.lower())
+
+
+def _json_default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class Client(BotMethods):
+    """Bot API client for one token.
+
+    ``call(method, **params)`` reaches any method, including ones newer than the generated
+    table; the snake_case methods (``send_message`` ...) add signatures and type hints.
+    Results are the decoded ``result`` field; failures raise :class:`TelegramError`
+    subclasses. Thread-safe for concurrent calls (requests' connection pool).
+    """
+
+    __slots__ = ("_base", "_file_base", "_session", "_token", "base_url", "connect_timeout",
+                 "long_poll_margin", "read_timeout")
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        session: requests.Session | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        long_poll_margin: float = 10.0,
+        pool_maxsize: int = 10,
+    ) -> None:
+        if not isinstance(token, str) or not token or "/" in token or token != token.strip():
+            raise ValueError("token must be a non-empty string without '/' or spaces")
+        self._token = token
+        self.base_url = base_url.rstrip("/")
+        self._base = f"{self.base_url}/bot{token}/"
+        self._file_base = f"{self.base_url}/file/bot{token}/"
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.long_poll_margin = long_poll_margin
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_maxsize, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self._session = session
+
+    @property
+    def token(self) -> str:
+        """The bot token. Secret: never log it."""
+        return self._token
+
+    @property
+    def bot_id(self) -> int | None:
+        """The numeric bot id (the token's prefix), safe to show."""
+        head = self._token.partition(":")[0]
+        return int(head) if head.isdigit() else None
+
+    def __repr__(self) -> str:
+        return f"Client(bot_id={self.bot_id}, base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- calls ---------------------------------------------------------------------------
+
+    def call(self, method: str, /, **params: Any) -> Any:
+        """Call ``method`` with ``params`` (``None`` values are omitted) and return its result."""
+        return self.request(method, params)
+
+    def request(
+        self, method: str, params: Mapping[str, Any], *, read_timeout: float | None = None
+    ) -> Any:
+        """Like :meth:`call`, with the parameters as a mapping and an optional read timeout."""
+        if not isinstance(method, str) or not method.isidentifier():
+            raise ValueError(f"not a Bot API method name: {method!r}")
+        params = {k: v for k, v in params.items() if v is not None}
+        spec = _SPECS_LOWER.get(method.lower())
+        if spec is not None:
+            missing = [p for p in spec.required if p not in params]
+            if missing:
+                names = ", ".join(repr(p) for p in missing)
+                raise TypeError(f"{spec.name}() missing required parameter(s): {names}")
+        if read_timeout is None:
+            read_timeout = self.read_timeout
+            if method.lower() == "getupdates":
+                poll = params.get("timeout", 0)
+                if isinstance(poll, int | float):
+                    read_timeout = max(read_timeout, float(poll) + self.long_poll_margin)
+        with ExitStack() as stack:
+            if has_upload(params):
+                data, files = multipart(params, stack)
+                kwargs: dict[str, Any] = {"data": data, "files": files}
+            else:
+                kwargs = {"data": self._encode(method, params), "headers": _JSON_HEADERS}
+            response = self._post(method, (self.connect_timeout, read_timeout), kwargs)
+        return self._decode(method, response)
+
+    @staticmethod
+    def _encode(method: str, params: Mapping[str, Any]) -> bytes:
+        try:
+            text = json.dumps(params, separators=(",", ":"), ensure_ascii=False,
+                              default=_json_default)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{method}(): cannot serialise parameters: {exc}") from None
+        return text.encode()
+
+    def _post(
+        self, method: str, timeout: tuple[float, float], kwargs: dict[str, Any]
+    ) -> requests.Response:
+        try:
+            return self._session.post(self._base + method, timeout=timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise self._network_error(method, exc) from None
+
+    def _network_error(self, method: str, exc: BaseException) -> NetworkError:
+        """Map a requests/urllib3 failure to a typed error, with the token scrubbed out."""
+        detail = redact(f"{type(exc).__name__}: {exc}", self._token)
+        if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
+            return ConnectError(f"could not connect ({detail})", method=method)
+        if isinstance(exc, requests.ReadTimeout):
+            return ReadTimeout(f"no answer in time ({detail})", method=method)
+        if isinstance(exc, requests.ConnectionError):
+            reason = exc.args[0] if exc.args else None
+            reason = getattr(reason, "reason", reason)
+            if isinstance(reason, urllib3.exceptions.NewConnectionError):
+                return ConnectError(f"could not connect ({detail})", method=method)
+            return ConnectionLost(f"connection lost ({detail})", method=method)
+        return ConnectionLost(f"request failed ({detail})", method=method)
+
+    def _decode(self, method: str, response: requests.Response) -> Any:
+        status = response.status_code
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            excerpt = redact(response.text[:_EXCERPT], self._token).strip()
+            if status >= 500:
+                raise ServerError(status, f"non-JSON answer: {excerpt!r}", method=method) from None
+            raise InvalidResponse(status, f"not JSON: {excerpt!r}", method=method) from None
+        if not isinstance(body, dict) or not isinstance(body.get("ok"), bool):
+            raise InvalidResponse(status, "no 'ok' field in the answer", method=method)
+        if body["ok"]:
+            if "result" not in body:
+                raise InvalidResponse(status, "'ok' answer without 'result'", method=method)
+            return body["result"]
+        code = body.get("error_code")
+        if not isinstance(code, int) or isinstance(code, bool):
+            code = status
+        description = body.get("description")
+        if not isinstance(description, str):
+            description = f"HTTP {status}"
+        parameters = body.get("parameters")
+        if not isinstance(parameters, dict):
+            parameters = {}
+        retry_header = response.headers.get("Retry-After", "")
+        if "retry_after" not in parameters and status == 429 and retry_header.isdigit():
+            parameters = {**parameters, "retry_after": int(retry_header)}
+        raise error_from_response(
+            status, code, redact(description, self._token), parameters, method=method
+        )
+
+    # -- files ---------------------------------------------------------------------------
+
+    def file_url(self, file_path: str) -> str:
+        """The download URL of a file. It contains the token: never print or log it."""
+        return self._file_base + file_path.lstrip("/")
+
+    def download_file(self, file_id: str, dest: str | os.PathLike[str] | IO[bytes]) -> int:
+        """Download a file by ``file_id`` into a path or binary file object; returns its size.
+
+        A failed download into a path leaves no partial file behind.
+        """
+        info = self.get_file(file_id)
+        file_path = info.get("file_path") if isinstance(info, dict) else None
+        if not isinstance(file_path, str) or not file_path:
+            raise InvalidResponse(200, "getFile returned no file_path", method="getFile")
+        if isinstance(dest, str | os.PathLike):
+            path = Path(dest)
+            try:
+                with path.open("wb") as fh:
+                    return self._download(file_path, fh)
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+        return self._download(file_path, dest)
+
+    def download_bytes(self, file_id: str) -> bytes:
+        """Download a small file into memory."""
+        buf = io.BytesIO()
+        self.download_file(file_id, buf)
+        return buf.getvalue()
+
+    def _download(self, file_path: str, fh: IO[bytes]) -> int:
+        url = self.file_url(file_path)
+        try:
+            with self._session.get(
+                url, timeout=(self.connect_timeout, self.read_timeout), stream=True
+            ) as response:
+                if response.status_code != 200:
+                    self._decode("downloadFile", response)
+                    raise InvalidResponse(response.status_code, "download failed",
+                                          method="downloadFile")
+                size = 0
+                for chunk in response.iter_content(chunk_size=64 * 1024):
+                    fh.write(chunk)
+                    size += len(chunk)
+                return size
+        except requests.RequestException as exc:
+            raise self._network_error("downloadFile", exc) from None
+
+
+__all__ = ["DEFAULT_BASE_URL", "Client", "TelegramError", "method_spec"]

@@ -1,0 +1,459 @@
+"""What a Telegram update is and whose it is: type, content, chat, user.
+
+The successor of telepot's ``flavor``/``glance``/``flance``, extended to every Update
+type of Bot API 10.2. Where each type carries its chat and user id comes from the
+packaged data file ``actorbot/_data/update_routing.json``, compiled once at import into
+tuples of keys, so the per-update cost on the router's hot path is a few dict lookups.
+
+Every helper takes decoded JSON and **never raises** on bad input: a value that is not a
+dict, a missing field, or a field of the wrong type (a string or a ``bool`` where an int
+id belongs, ``chat`` being a list, ...) gives ``None`` (or ``"unknown"`` for the update
+type), because a router must keep going whatever Telegram, a proxy or a test sends.
+
+Which helpers take what:
+
+- a whole Update: :func:`update_type`, :func:`payload`, :func:`chat_id`,
+  :func:`user_id`, :func:`sender_id`, :func:`chat_type`, :func:`thread_id`,
+  :func:`business_connection_id`, :func:`glance`;
+- the inner object *or* a whole Update (as telepot took the inner object):
+  :func:`content_type`, :func:`flavor`, :func:`telepot_glance`, :func:`flance`.
+  A dict counts as an Update if it has ``update_id``, or if its only key is a known
+  update type.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any, Final, NamedTuple
+
+__all__ = [
+    "CONTENT_TYPES",
+    "FLAVORS",
+    "TELEPOT_CONTENT_TYPES",
+    "UNKNOWN",
+    "UPDATE_TYPES",
+    "Glance",
+    "business_connection_id",
+    "chat_id",
+    "chat_type",
+    "content_type",
+    "flance",
+    "flavor",
+    "glance",
+    "payload",
+    "sender_id",
+    "telepot_glance",
+    "thread_id",
+    "update_type",
+    "user_id",
+]
+
+_Keys = tuple[str, ...]
+_Paths = tuple[_Keys, ...]
+
+UNKNOWN: Final = "unknown"
+"""Update type and flavor of anything not recognised (e.g. a type newer than this code)."""
+
+
+def _load_update_types() -> list[dict[str, Any]]:
+    # The packaged copy: ../shared does not exist on users' machines.
+    ref = resources.files("actorbot") / "_data" / "update_routing.json"
+    data: dict[str, Any] = json.loads(ref.read_text(encoding="utf-8"))
+    return list(data["update_types"])
+
+
+_ROUTING: Final = _load_update_types()
+
+UPDATE_TYPES: Final[tuple[str, ...]] = tuple(entry["update"] for entry in _ROUTING)
+"""The known Update payload keys, in the order of the Bot API's Update object."""
+
+_KNOWN: Final = frozenset(UPDATE_TYPES)
+_PAYLOAD_CLASS: Final[dict[str, str]] = {e["update"]: e["payload"] for e in _ROUTING}
+_MESSAGE_TYPES: Final = frozenset(t for t, c in _PAYLOAD_CLASS.items() if c == "Message")
+
+# Deliberate deviation from update_routing.json, which lists `sender_chat.id` as the user
+# of a channel post: there it is always the channel itself (== chat_id), so a per-user
+# handler would be spawned per channel. As in telepot (no `from` -> no user) and as
+# updates/SOURCES.md expects, channel posts have no user id; sender_id() gives the channel.
+_USER_PATH_OVERRIDES: Final[dict[str, tuple[str, ...]]] = {
+    "channel_post": (),
+    "edited_channel_post": (),
+}
+# Who acted, preferring the chat a person acted on behalf of (anonymous admin, channel,
+# linked-channel auto-forward, anonymous voter): the data file's note on `message`.
+_SENDER_FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    **{t: (f"{t}.sender_chat.id", f"{t}.from.id") for t in _MESSAGE_TYPES},
+    "poll_answer": ("poll_answer.voter_chat.id", "poll_answer.user.id"),
+}
+# A chat id that is not a Chat object's `id` has no `type` next to it.
+_IMPLIED_CHAT_TYPE: Final[dict[str, str]] = {"business_connection": "private"}
+
+
+def _compile(dotted: list[str] | tuple[str, ...]) -> _Paths:
+    return tuple(tuple(path.split(".")) for path in dotted)
+
+
+def _per_type(found: dict[str, _Paths]) -> dict[str, _Paths]:
+    # Every known type and "unknown" gets an entry, so lookups need no default.
+    return {t: found.get(t, ()) for t in (*UPDATE_TYPES, UNKNOWN)}
+
+
+_CHAT_PATHS: Final = _per_type({e["update"]: _compile(e["chat_id"]) for e in _ROUTING})
+_USER_PATHS: Final = _per_type(
+    {e["update"]: _compile(_USER_PATH_OVERRIDES.get(e["update"], e["user_id"])) for e in _ROUTING}
+)
+_SENDER_PATHS: Final = _per_type(
+    {**_USER_PATHS, **{t: _compile(fields) for t, fields in _SENDER_FIELDS.items()}}
+)
+# Where the Message carrying a thread / business connection id sits, per update type.
+_MESSAGE_PATHS: Final = _per_type(
+    {**{t: ((t,),) for t in _MESSAGE_TYPES}, "callback_query": (("callback_query", "message"),)}
+)
+_BUSINESS_PATHS: Final = _per_type(
+    {
+        **{
+            t: tuple((*keys, "business_connection_id") for keys in paths)
+            for t, paths in _MESSAGE_PATHS.items()
+        },
+        "business_connection": (("business_connection", "id"),),
+        "deleted_business_messages": (("deleted_business_messages", "business_connection_id"),),
+    }
+)
+
+CONTENT_TYPES: Final[tuple[str, ...]] = (
+    # Message fields that say what a message *is*, in the spec's order, except where the
+    # server also sets an older field "for backward compatibility": the newer one comes
+    # first (animation > document, live_photo > photo, venue > location). rich_message is
+    # put before text in case a text fallback ever accompanies it.
+    "rich_message", "text", "animation", "audio", "document", "live_photo", "paid_media",
+    "photo", "sticker", "story", "video", "video_note", "voice", "checklist", "contact",
+    "dice", "game", "poll", "venue", "location", "new_chat_members", "left_chat_member",
+    "chat_owner_left", "chat_owner_changed", "new_chat_title", "new_chat_photo",
+    "delete_chat_photo", "group_chat_created", "supergroup_chat_created",
+    "channel_chat_created", "message_auto_delete_timer_changed", "migrate_to_chat_id",
+    "migrate_from_chat_id", "pinned_message", "invoice", "successful_payment",
+    "refunded_payment", "users_shared", "chat_shared", "gift", "unique_gift",
+    "gift_upgrade_sent", "connected_website", "write_access_allowed", "passport_data",
+    "proximity_alert_triggered", "boost_added", "chat_background_set",
+    "checklist_tasks_done", "checklist_tasks_added", "direct_message_price_changed",
+    "forum_topic_created", "forum_topic_edited", "forum_topic_closed", "forum_topic_reopened",
+    "general_forum_topic_hidden", "general_forum_topic_unhidden", "giveaway_created",
+    "giveaway", "giveaway_winners", "giveaway_completed", "managed_bot_created",
+    "paid_message_price_changed", "poll_option_added", "poll_option_deleted",
+    "suggested_post_approved", "suggested_post_approval_failed", "suggested_post_declined",
+    "suggested_post_paid", "suggested_post_refunded", "video_chat_scheduled",
+    "video_chat_started", "video_chat_ended", "video_chat_participants_invited",
+    "web_app_data",
+    # Bot API 10.2
+    "community_chat_added", "community_chat_removed",
+)  # fmt: skip
+"""Message content types (telepot's ``all_content_types``, for Bot API 10.2), by priority."""
+
+_CONTENT_RANK: Final = {name: rank for rank, name in enumerate(CONTENT_TYPES)}
+
+TELEPOT_CONTENT_TYPES: Final[tuple[str, ...]] = (
+    "text", "audio", "document", "game", "photo", "sticker", "video", "voice", "video_note",
+    "contact", "location", "venue", "new_chat_member", "left_chat_member", "new_chat_title",
+    "new_chat_photo", "delete_chat_photo", "group_chat_created", "supergroup_chat_created",
+    "channel_chat_created", "migrate_to_chat_id", "migrate_from_chat_id", "pinned_message",
+    "new_chat_members", "invoice", "successful_payment",
+)  # fmt: skip
+"""telepot 12.7's ``all_content_types``, in its order (a venue is "location" there)."""
+
+# (flavor, keys an inner object must have), first match wins. telepot 12.7's six rules
+# come in its order; the rest recognise newer objects by their required fields. Reaction
+# updates carry `message_id` too, so they are tested before "chat".
+_FLAVOR_SIGNATURES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    ("message_reaction", ("chat", "message_id", "old_reaction", "new_reaction")),
+    ("message_reaction_count", ("chat", "message_id", "reactions")),
+    ("chat", ("message_id",)),
+    ("callback_query", ("id", "chat_instance")),
+    ("inline_query", ("id", "query")),
+    ("chosen_inline_result", ("result_id",)),
+    ("shipping_query", ("id", "shipping_address")),
+    ("pre_checkout_query", ("id", "total_amount")),
+    ("callback_query", ("id", "from", "data")),  # legacy payloads without chat_instance
+    ("poll_answer", ("poll_id", "option_ids")),
+    ("poll", ("id", "question", "options")),
+    ("chat_member", ("chat", "old_chat_member", "new_chat_member")),
+    ("chat_join_request", ("chat", "from", "user_chat_id")),
+    ("chat_boost", ("chat", "boost")),
+    ("removed_chat_boost", ("chat", "boost_id", "remove_date")),
+    ("business_connection", ("id", "user", "user_chat_id")),
+    ("deleted_business_messages", ("business_connection_id", "chat", "message_ids")),
+    ("purchased_paid_media", ("from", "paid_media_payload")),
+    ("managed_bot", ("user", "bot")),
+    ("subscription", ("user", "invoice_payload", "state")),
+)
+# An Update's flavor is that of its payload's class: every Message is "chat" (as telepot
+# treated edited messages and channel posts) and both member updates are "chat_member".
+_FLAVOR_OF_CLASS: Final = {"Message": "chat", "ChatMemberUpdated": "chat_member"}
+_FLAVOR_OF_TYPE: Final[dict[str, str]] = {
+    t: _FLAVOR_OF_CLASS.get(c, t) for t, c in _PAYLOAD_CLASS.items()
+}
+_FLAVOR_OF_TYPE[UNKNOWN] = UNKNOWN
+
+FLAVORS: Final[tuple[str, ...]] = (*dict.fromkeys(_FLAVOR_OF_TYPE.values()),)
+"""Every flavor :func:`flavor` can infer, ``"unknown"`` included (plus telepot's events)."""
+
+# telepot 12.7's glance tuples: (short fields, fields `long=True` appends); "chat" also
+# starts with the content type. Flavors telepot did not know have no tuple.
+_TELEPOT_FIELDS: Final[dict[str, tuple[_Paths, _Paths]]] = {
+    "chat": (_compile(("chat.type", "chat.id")), _compile(("date", "message_id"))),
+    "callback_query": (_compile(("id", "from.id", "data")), ()),
+    "inline_query": (_compile(("id", "from.id", "query")), _compile(("offset",))),
+    "chosen_inline_result": (_compile(("result_id", "from.id", "query")), ()),
+    "shipping_query": (_compile(("id", "from.id", "invoice_payload")), ()),
+    "pre_checkout_query": (
+        _compile(("id", "from.id", "invoice_payload")),
+        _compile(("currency", "total_amount")),
+    ),
+}
+
+
+class Glance(NamedTuple):
+    """Headline of one Update, for logging and routing decisions."""
+
+    update_type: str
+    content_type: str | None
+    chat_type: str | None
+    chat_id: int | None
+    user_id: int | None
+
+
+def _get(obj: Any, keys: _Keys) -> Any:
+    for key in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _first_int(update: Any, paths: _Paths) -> int | None:
+    # Hot path: inlined walk; `type(...) is int` also rejects bool.
+    for keys in paths:
+        obj = update
+        for key in keys:
+            if not isinstance(obj, dict):
+                break
+            obj = obj.get(key)
+        else:
+            if type(obj) is int:
+                return obj
+    return None
+
+
+def update_type(update: Any) -> str:
+    """The Update's payload key (``"message"``, ``"callback_query"``, ...).
+
+    ``"unknown"`` when no known key is present (a newer Bot API type, or not an Update
+    at all, e.g. not a dict): such updates must still be confirmed, never crash a router.
+    """
+    key: str
+    if isinstance(update, dict):
+        for key in update:
+            if key in _KNOWN:
+                return key
+    return UNKNOWN
+
+
+def payload(update: Any) -> Any:
+    """The Update's inner object (a Message, a CallbackQuery, ...), or None if unknown."""
+    kind = update_type(update)
+    return None if kind == UNKNOWN else update[kind]
+
+
+def chat_id(update: Any) -> int | None:
+    """Id of the chat the Update belongs to, per ``update_routing.json``; None if it has none.
+
+    For ``business_message`` and ``guest_message`` the chat is not a chat with the bot:
+    key state by ``(business_connection_id(u), chat_id(u))`` or by guest query instead.
+    """
+    return _first_int(update, _CHAT_PATHS[update_type(update)])
+
+
+def user_id(update: Any) -> int | None:
+    """Id of the user the Update is from, per ``update_routing.json``; None if it has none.
+
+    This is ``from.id`` when present, as in telepot: anonymous group admins therefore
+    all appear as GroupAnonymousBot (1087968824) -- use :func:`sender_id` to tell them
+    apart. Where the data lists a chat as fallback (a message without ``from``, a
+    reaction by an anonymous admin) that chat's id is returned. Channel posts have no
+    user (see ``_USER_PATH_OVERRIDES``).
+    """
+    return _first_int(update, _USER_PATHS[update_type(update)])
+
+
+def sender_id(update: Any) -> int | None:
+    """Who acted, preferring the chat someone acted on behalf of.
+
+    For messages ``sender_chat.id`` wins over ``from.id`` (anonymous admin, channel
+    post, automatic forward from a linked channel), for poll answers ``voter_chat.id``
+    over ``user.id``; other types give :func:`user_id`.
+    """
+    return _first_int(update, _SENDER_PATHS[update_type(update)])
+
+
+def _chat_type(update: Any, kind: str) -> str | None:
+    for keys in _CHAT_PATHS[kind]:
+        holder = _get(update, keys[:-1])
+        if isinstance(holder, dict) and type(holder.get(keys[-1])) is int:
+            if keys[-1] != "id":
+                return _IMPLIED_CHAT_TYPE.get(kind)
+            found = holder.get("type")
+            return found if isinstance(found, str) else None
+    return None
+
+
+def chat_type(update: Any) -> str | None:
+    """Type of the chat :func:`chat_id` names: "private", "group", "supergroup", "channel"."""
+    return _chat_type(update, update_type(update))
+
+
+def thread_id(update: Any, *, topic_only: bool = False) -> int | None:
+    """``message_thread_id`` of the Update's message (a callback query's too), or None.
+
+    Replies in non-forum supergroups carry one as well (reply threads); with
+    ``topic_only=True`` only messages in a forum topic (``is_topic_message``) count.
+    """
+    for keys in _MESSAGE_PATHS[update_type(update)]:
+        message = _get(update, keys)
+        if isinstance(message, dict):
+            found = message.get("message_thread_id")
+            if type(found) is int and (not topic_only or message.get("is_topic_message") is True):
+                return found
+    return None
+
+
+def business_connection_id(update: Any) -> str | None:
+    """The business connection an Update belongs to (the connection's own id for a
+    ``business_connection`` update), or None: replies must go through it."""
+    for keys in _BUSINESS_PATHS[update_type(update)]:
+        found = _get(update, keys)
+        if isinstance(found, str) and found:
+            return found
+    return None
+
+
+def _content_type(msg: Any) -> str | None:
+    if not isinstance(msg, dict) or "message_id" not in msg:
+        return None
+    best: int | None = None
+    for key, value in msg.items():
+        rank = _CONTENT_RANK.get(key) if isinstance(key, str) else None
+        if rank is not None and value is not None and (best is None or rank < best):
+            best = rank
+    return None if best is None else CONTENT_TYPES[best]
+
+
+def _unwrap(obj: Any) -> tuple[str | None, Any]:
+    """(update type, inner object) of an Update, or (None, obj) for anything else."""
+    if isinstance(obj, dict) and (
+        "update_id" in obj or (len(obj) == 1 and next(iter(obj)) in _KNOWN)
+    ):
+        kind = update_type(obj)
+        return kind, None if kind == UNKNOWN else obj[kind]
+    return None, obj
+
+
+def content_type(msg: Any) -> str | None:
+    """What a Message is: the first of :data:`CONTENT_TYPES` it has (``"text"``,
+    ``"photo"``, ``"new_chat_members"``, ...).
+
+    Takes a Message or an Update; None if it is not a Message (no ``message_id``, or an
+    Update of another type) or carries no known content (e.g. an inaccessible message).
+    """
+    kind, inner = _unwrap(msg)
+    if kind is not None and kind not in _MESSAGE_TYPES:
+        return None
+    return _content_type(inner)
+
+
+def glance(update: Any) -> Glance:
+    """:class:`Glance` of an Update: type, content type, chat type, chat id, user id."""
+    kind = update_type(update)
+    inner = update[kind] if kind in _MESSAGE_TYPES else None
+    return Glance(
+        kind,
+        _content_type(inner),
+        _chat_type(update, kind),
+        _first_int(update, _CHAT_PATHS[kind]),
+        _first_int(update, _USER_PATHS[kind]),
+    )
+
+
+def _flavor_of(inner: Any) -> str:
+    if not isinstance(inner, dict):
+        return UNKNOWN
+    for name, required in _FLAVOR_SIGNATURES:
+        if all(key in inner for key in required):
+            return name
+    if len(inner) == 1:  # telepot's events: {"_idle": {...}} has flavor "_idle"
+        (key,) = inner
+        if isinstance(key, str):
+            return key
+    return UNKNOWN
+
+
+def flavor(msg: Any) -> str:
+    """telepot's flavor of a message: "chat" (any Message), "callback_query",
+    "inline_query", "chosen_inline_result", "shipping_query", "pre_checkout_query",
+    and for newer objects their update type, except that ``my_chat_member`` and
+    ``chat_member`` are both "chat_member" (use :func:`update_type` to tell them apart).
+
+    Takes the inner object, as telepot did, or a whole Update. A single-key dict that
+    is no known object has its key as flavor (telepot's events); anything else is
+    ``"unknown"`` where telepot raised ``BadFlavor``.
+    """
+    kind, inner = _unwrap(msg)
+    return _flavor_of(inner) if kind is None else _FLAVOR_OF_TYPE[kind]
+
+
+def _telepot_glance(inner: Any, flavor: str, long: bool) -> tuple[Any, ...]:
+    fields = _TELEPOT_FIELDS.get(flavor)
+    if fields is None:
+        return ()
+    short, extra = fields
+    paths = short + extra if long else short
+    values = tuple(_get(inner, keys) for keys in paths)
+    if flavor != "chat":
+        return values
+    content: str | None = None
+    if isinstance(inner, dict):
+        content = next((k for k in TELEPOT_CONTENT_TYPES if k in inner), None)
+    return (content or _content_type(inner), *values)
+
+
+def telepot_glance(msg: Any, flavor: str | None = None, long: bool = False) -> tuple[Any, ...]:
+    """telepot 12.7's ``glance``: the headline tuple of a message of the given flavor.
+
+    - chat: ``(content_type, chat type, chat id)``, long adds ``(date, message_id)``;
+      the content type follows telepot's order (:data:`TELEPOT_CONTENT_TYPES`), then
+      :data:`CONTENT_TYPES` for contents telepot did not know;
+    - callback_query: ``(id, from id, data)``;
+    - inline_query: ``(id, from id, query)``, long adds ``(offset,)``;
+    - chosen_inline_result: ``(result_id, from id, query)``;
+    - shipping_query: ``(id, from id, invoice_payload)``;
+    - pre_checkout_query: ``(id, from id, invoice_payload)``, long adds
+      ``(currency, total_amount)``.
+
+    Values are passed through as received; a missing one is None (telepot raised
+    ``KeyError``). Flavors telepot did not have give ``()``: use :func:`glance`.
+    Takes the inner object or an Update; ``flavor`` defaults to :func:`flavor`'s answer.
+    An explicit ``flavor`` outside :data:`FLAVORS` raises ``ValueError`` (telepot's
+    ``BadFlavor``): that is a programming error, not bad input.
+    """
+    if flavor is not None and flavor not in FLAVORS:
+        raise ValueError(f"unknown flavor {flavor!r}; expected one of {FLAVORS}")
+    kind, inner = _unwrap(msg)
+    if flavor is None:
+        flavor = _flavor_of(inner) if kind is None else _FLAVOR_OF_TYPE[kind]
+    return _telepot_glance(inner, flavor, long)
+
+
+def flance(msg: Any, long: bool = False) -> tuple[str, tuple[Any, ...]]:
+    """telepot's ``flance``: ``(flavor(msg), telepot_glance(msg, long=long))``."""
+    kind, inner = _unwrap(msg)
+    found = _flavor_of(inner) if kind is None else _FLAVOR_OF_TYPE[kind]
+    return found, _telepot_glance(inner, found, long)
