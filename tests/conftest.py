@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from actorbot.testing import FakeBotApi
 from tests.corpus import BOTAPI
+from tests.helpers import engine_threads
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +17,17 @@ def botapi_dir() -> Path:
     if not BOTAPI.is_dir():
         pytest.skip(f"Bot API reference data not found at {BOTAPI}")
     return BOTAPI
+
+
+@pytest.fixture
+def no_thread_left() -> Iterator[None]:
+    before = engine_threads()
+    yield
+    left = engine_threads() - before
+    assert not left, f"threads left behind: {sorted(left)}"
+
+
+@pytest.fixture
+def tg() -> Iterator[FakeBotApi]:
+    with FakeBotApi() as server:
+        yield server

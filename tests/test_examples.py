@@ -25,3 +25,31 @@ def test_hello_fake_telegram_answers_every_user() -> None:
     assert "bot : You said: hi bot" in out
     assert "bot : You said: /start" in out
     assert "4 replies sent; updates left on the server: 0" in out
+
+
+def test_counter_starts_over_after_the_idle_timeout() -> None:
+    result = run("counter.py")
+    assert result.returncode == 0, result.stderr
+    assert "chat 1001: bot answered ['1', '2', '3', '1']" in result.stdout
+    assert "chat 1002: bot answered ['1']" in result.stdout
+    assert "idle for 0.3 s: 2 handlers passivated" in result.stdout
+
+
+def test_guessing_game_is_won_by_bisection_and_says_goodbye_on_idle() -> None:
+    result = run("guess_a_number.py")
+    assert result.returncode == 0, result.stderr
+    chat1, chat2 = result.stdout.split("chat 2:")
+    assert "bot : Correct!" in chat1
+    assert "Game expired" not in chat1  # a finished game closes, it does not time out
+    assert chat2.strip().splitlines()[-1].strip() == "bot : Game expired. Bye!"
+
+
+def test_monitor_logs_every_update_without_text() -> None:
+    result = run("monitor.py")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for kind in ("type=message", "type=callback_query", "type=inline_query", "type=unknown"):
+        assert kind in out
+    assert "logged 5 updates with one monitor" in out
+    assert "hello" not in out  # the monitor logs what an update is, not what it says
+    assert "TEST-token" not in out + result.stderr

@@ -1,0 +1,34 @@
+"""The counter bot for benchmarks/counter.py: each reply is the chat's message count.
+
+Run by the harness as ``python actorbot_counter.py RUNTIME TOKEN BASE_URL``; prints
+``ready <cpu seconds>`` once polling, then runs until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import structlog
+
+from actorbot import Engine, Route, per_chat_id
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+from counter import MessageCounter
+
+
+def main() -> None:
+    runtime, token, base_url = sys.argv[1:4]
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    engine = Engine(token, [Route(per_chat_id(), MessageCounter)], base_url=base_url,
+                    runtime=runtime, poll_timeout=10, stats_interval=None)  # type: ignore[arg-type]
+    engine.start()
+    times = os.times()
+    print(f"ready {times.user + times.system:.4f}", flush=True)
+    engine.run_forever()
+
+
+if __name__ == "__main__":
+    main()

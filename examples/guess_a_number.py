@@ -1,0 +1,88 @@
+"""A number-guessing game per chat that says goodbye when the player goes quiet.
+
+Each chat's handler picks a number from 1 to 100 and answers "larger" or "smaller" until
+the player finds it. If the player is silent for ``IDLE_TIMEOUT`` seconds, ``on_idle``
+says goodbye before the handler is passivated; the next message starts a new game.
+
+    TELEGRAM_BOT_TOKEN=... python examples/guess_a_number.py
+    python examples/guess_a_number.py     # a demo: a bisecting player and a quitter
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from _run import run  # examples/_run.py: token -> real bot, else the demo
+
+from actorbot import DEFAULT_BASE_URL, ChatHandler, Engine, Route, per_chat_id
+from actorbot.testing import FakeBotApi
+
+IDLE_TIMEOUT = 60.0
+
+
+class GuessingGame(ChatHandler):
+    def on_open(self, update: Any) -> None:
+        self.answer = random.Random(self.chat_id).randint(1, 100)  # noqa: S311 - a game
+        self.tries = 0
+        self.sender.send_message("I have a number from 1 to 100. Guess it!")
+
+    def on_chat_message(self, msg: dict[str, Any]) -> None:
+        try:
+            guess = int(msg.get("text", ""))
+        except ValueError:
+            self.sender.send_message("Numbers only, please.")
+            return
+        self.tries += 1
+        if guess < self.answer:
+            self.sender.send_message("larger")
+        elif guess > self.answer:
+            self.sender.send_message("smaller")
+        else:
+            self.sender.send_message(f"Correct! {self.tries} tries.")
+            self.close()  # the next message starts a new game
+
+    def on_idle(self) -> bool:
+        self.sender.send_message("Game expired. Bye!")
+        return True
+
+
+def build(token: str, base_url: str = DEFAULT_BASE_URL, idle_timeout: float = IDLE_TIMEOUT,
+          **options: Any) -> Engine:
+    route = Route(per_chat_id(), GuessingGame, idle_timeout=idle_timeout)
+    return Engine(token, [route], base_url=base_url, **options)
+
+
+def demo() -> None:
+    """Chat 1 bisects to the answer; chat 2 guesses once and walks away."""
+    with FakeBotApi() as telegram:
+        with build(telegram.token, telegram.base_url, idle_timeout=0.3, poll_timeout=1):
+            low, high = 1, 100
+            while True:
+                guess = (low + high) // 2
+                before = len(telegram.sent_texts(1))
+                telegram.inject_message(1, str(guess))
+                telegram.wait_for(lambda b=before: len(telegram.sent_texts(1)) > b + (b == 0),
+                                  10)
+                reply = telegram.sent_texts(1)[-1]
+                if reply == "larger":
+                    low = guess + 1
+                elif reply == "smaller":
+                    high = guess - 1
+                else:
+                    break
+            telegram.inject_message(2, "50")
+            telegram.wait_for(lambda: "Game expired. Bye!" in telegram.sent_texts(2), 10)
+        for chat in (1, 2):
+            print(f"chat {chat}:")
+            for message in telegram.transcript(chat):
+                who = "bot " if message["from"]["is_bot"] else "user"
+                print(f"  {who}: {message.get('text')}")
+
+
+def main() -> None:
+    run(build, demo)
+
+
+if __name__ == "__main__":
+    main()

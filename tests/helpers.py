@@ -1,0 +1,33 @@
+"""Helpers for tests that run the engine: waiting on conditions, no thread left behind."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from actorbot.engine import Engine
+from actorbot.testing import FakeBotApi
+
+FAKE_THREADS = "fake-telegram"
+
+
+def eventually(predicate: Callable[[], object], timeout: float = 30, what: str = "it") -> None:
+    """Wait for ``predicate`` with a deadline (the engine offers no event for every state)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.002)
+
+
+def engine_threads() -> set[str]:
+    return {t.name for t in threading.enumerate()
+            if not t.name.startswith(FAKE_THREADS) and t is not threading.main_thread()}
+
+
+def make_engine(tg: FakeBotApi, routes: list[Any], **options: Any) -> Engine:
+    options.setdefault("poll_timeout", 1)
+    options.setdefault("stats_interval", None)
+    return Engine(tg.token, routes, base_url=tg.base_url, **options)
