@@ -24,7 +24,7 @@ from actorbot.actors._messages import Batch, Ping, Shutdown
 from actorbot.actors._poller import Poller, PollingStopped, interrupt_long_poll
 from actorbot.actors._router import Route, Router
 from actorbot.actors._runtime import ActorPool, Runtime, ThreadPerActor
-from actorbot.actors._sender import Sender
+from actorbot.actors._sender import RateLimits, Sender, SenderHandle
 from actorbot.actors._tracker import InFlight
 from actorbot.api import DEFAULT_BASE_URL, Client
 
@@ -76,6 +76,10 @@ class Engine:
         stats_interval: float | None = 60.0,
         clock: Clock | None = None,
         sweep_limit: int = 2000,
+        rate_limits: RateLimits | None = None,
+        http_workers: int = 8,
+        max_queue: int = 10_000,
+        block_when_full: bool = False,
     ) -> None:
         self.routes = [r if isinstance(r, Route) else Route(*r) for r in routes]
         if not self.routes:
@@ -96,14 +100,19 @@ class Engine:
         self.max_in_flight = max_in_flight
         self.stats_interval = stats_interval
         self.sweep_limit = sweep_limit
+        self.rate_limits = rate_limits or RateLimits()
+        self.http_workers = http_workers
+        self.max_queue = max_queue
+        self.block_when_full = block_when_full
         self.clock = clock or Clock()
         self.tracker = InFlight()
-        self.client = Client(token, base_url=base_url)
+        self.client = Client(token, base_url=base_url, pool_maxsize=max(10, http_workers))
         self.status = "stopped"
         self.error: BaseException | None = None
         self.runtime: Runtime | None = None
         self.router: pykka.ActorRef[Router] | None = None
         self.sender: pykka.ActorRef[Sender] | None = None
+        self._sender_handle: SenderHandle | None = None
         self._poller: pykka.ActorRef[Poller] | None = None
         self._poller_actor: Poller | None = None
         self._router_actor: Router | None = None
@@ -136,10 +145,16 @@ class Engine:
         else:
             assert not isinstance(choice, str)  # __init__ checked the name
             self.runtime = choice
-        self._sender_actor = Sender(self.client)
+        self._sender_actor = Sender(
+            self.client, self.clock, limits=self.rate_limits, workers=self.http_workers,
+            max_queue=self.max_queue, block_when_full=self.block_when_full,
+            on_relieved=self.tracker.poke)
+        sender_actor = self._sender_actor
+        self.tracker.congested = lambda: sender_actor.congested  # hold fetching meanwhile
         self.sender = _start(self._sender_actor)
+        self._sender_handle = SenderHandle.of(self._sender_actor)
         self._router_actor = Router(self.routes, self.runtime, self.clock, self.tracker,
-                                    self.sender, sweep_limit=self.sweep_limit)
+                                    self._sender_handle, sweep_limit=self.sweep_limit)
         self.router = _start(self._router_actor)
         if self.polling:
             self._poll_client = Client(self._token, base_url=self.base_url)
@@ -163,6 +178,12 @@ class Engine:
         batch = list(updates) if isinstance(updates, list) else [updates]
         self.tracker.admit(len(batch))
         self.router.tell(Batch(batch))
+
+    def call(self, method: str, /, **params: Any) -> pykka.Future[Any]:
+        """Queue any Bot API call on the sender (from code outside handlers)."""
+        if self._sender_handle is None or self.status != "running":
+            raise RuntimeError(f"engine is {self.status}: start() it before calling")
+        return self._sender_handle.submit(method, params)
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop gracefully within ``timeout`` seconds; True if everything was drained."""
@@ -192,8 +213,14 @@ class Engine:
                 drained = False
                 log.warning("engine.stop_timeout", stage="close handlers",
                             alive=self.stats()["handlers_alive"])
-        if self.sender is not None:
-            drained &= _ping(self.sender, left())
+        if self._sender_actor is not None and self.sender is not None:
+            flushed = self._sender_actor.flush_future(self.clock.now() + left())
+            try:
+                drained &= bool(flushed.get(timeout=max(left(), 0.001) + 1.0))
+            except pykka.Timeout:
+                drained = False
+            if not drained:
+                log.warning("engine.stop_timeout", stage="flush sender")
         if self._poller_actor is not None and self._poller_actor.offset is not None:
             self._confirm(self._poller_actor.offset)
         self._teardown(left())
@@ -235,6 +262,7 @@ class Engine:
         if self._poll_client is not None:
             self._poll_client.close()
         self._poller = self.router = self.sender = None
+        self._sender_handle = None
 
     def _on_fatal(self, error: PollingStopped) -> None:
         self.error = error
@@ -285,10 +313,7 @@ class Engine:
         lag = None
         if rstats is not None and rstats.last_update_date is not None:
             lag = max(time.time() - rstats.last_update_date, 0.0)
-        sender_queue = 0
-        if self.sender is not None:
-            inbox = self.sender.actor_inbox
-            sender_queue = inbox.qsize() if hasattr(inbox, "qsize") else 0
+        sstats = self._sender_actor.stats if self._sender_actor is not None else None
         return {
             "status": self.status,
             "handlers_alive": rstats.alive if rstats else 0,
@@ -306,11 +331,17 @@ class Engine:
             "malformed": rstats.malformed if rstats else 0,
             "dropped": rstats.dropped if rstats else 0,
             "handled": self.tracker.finished,
-            "sender_queue": sender_queue,
+            "sender_queue": sstats.queued if sstats else 0,
+            "sender_in_flight": sstats.in_flight if sstats else 0,
+            "sender_calls": sstats.calls if sstats else 0,
+            "sender_failed": sstats.failed if sstats else 0,
+            "sender_retries": sstats.retries if sstats else 0,
+            "sender_rate_limited": sstats.rate_limited if sstats else 0,
+            "sender_bucket_wait_s": round(sstats.bucket_wait_s, 3) if sstats else 0.0,
             "polls": poller.stats.polls if poller else 0,
             "fetched": poller.stats.fetched if poller else 0,
             "poll_errors": poller.stats.errors if poller else 0,
-            "rate_limited": poller.stats.rate_limited if poller else 0,
+            "poll_rate_limited": poller.stats.rate_limited if poller else 0,
             "update_lag_s": lag,
         }
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from _run import run  # examples/_run.py: token -> real bot, else the demo
 
-from actorbot import DEFAULT_BASE_URL, ChatHandler, Engine, Route, per_chat_id
+from actorbot import DEFAULT_BASE_URL, ChatHandler, Engine, RateLimits, Route, per_chat_id
 from actorbot.testing import FakeBotApi
 
 IDLE_TIMEOUT = 60.0
@@ -56,7 +56,9 @@ def build(token: str, base_url: str = DEFAULT_BASE_URL, idle_timeout: float = ID
 def demo() -> None:
     """Chat 1 bisects to the answer; chat 2 guesses once and walks away."""
     with FakeBotApi() as telegram:
-        with build(telegram.token, telegram.base_url, idle_timeout=0.3, poll_timeout=1):
+        # This fake Telegram does no flood control, so the demo need not pace its replies.
+        with build(telegram.token, telegram.base_url, idle_timeout=0.3, poll_timeout=1,
+                   rate_limits=RateLimits.unlimited()):
             low, high = 1, 100
             while True:
                 guess = (low + high) // 2

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from actorbot.actors import RateLimits
 from actorbot.engine import Engine
 from actorbot.testing import FakeBotApi
 
@@ -30,4 +31,5 @@ def engine_threads() -> set[str]:
 def make_engine(tg: FakeBotApi, routes: list[Any], **options: Any) -> Engine:
     options.setdefault("poll_timeout", 1)
     options.setdefault("stats_interval", None)
+    options.setdefault("rate_limits", RateLimits.unlimited())  # the fake's flood control is off
     return Engine(tg.token, routes, base_url=tg.base_url, **options)

@@ -1,6 +1,7 @@
 """The engine's actors: poller, router, handler base classes, sender, clock, runtimes."""
 
 from actorbot.actors._clock import Clock, ManualClock, Timer
+from actorbot.actors._facade import ChatSender
 from actorbot.actors._handler import (
     ChatHandler,
     CloseReason,
@@ -15,12 +16,24 @@ from actorbot.actors._handler import (
 from actorbot.actors._poller import Poller, PollingStopped
 from actorbot.actors._router import FailurePolicy, Route, Router
 from actorbot.actors._runtime import ActorPool, Runtime, RuntimeActor, ThreadPerActor
-from actorbot.actors._sender import Call, CallResult, ChatSender, Sender
+from actorbot.actors._sender import (
+    Call,
+    CallOptions,
+    CallResult,
+    RateLimits,
+    Sender,
+    SenderError,
+    SenderHandle,
+    SenderQueueFull,
+    SenderStopped,
+    TooLate,
+)
 from actorbot.actors._tracker import InFlight
 
 __all__ = [
     "ActorPool",
     "Call",
+    "CallOptions",
     "CallResult",
     "ChatHandler",
     "ChatSender",
@@ -37,12 +50,18 @@ __all__ = [
     "Monitor",
     "Poller",
     "PollingStopped",
+    "RateLimits",
     "Route",
     "Router",
     "Runtime",
     "RuntimeActor",
     "Sender",
+    "SenderError",
+    "SenderHandle",
+    "SenderQueueFull",
+    "SenderStopped",
     "ThreadPerActor",
     "Timer",
+    "TooLate",
     "UserHandler",
 ]

@@ -31,6 +31,7 @@ import structlog
 from pykka import ActorDeadError, ActorRef
 
 from actorbot import updates
+from actorbot.actors._facade import ChatSender
 from actorbot.actors._messages import (
     Close,
     Deliver,
@@ -41,7 +42,7 @@ from actorbot.actors._messages import (
     Scheduled,
 )
 from actorbot.actors._runtime import RuntimeActor
-from actorbot.actors._sender import CallResult, ChatSender
+from actorbot.actors._sender import CallResult, SenderHandle
 
 if TYPE_CHECKING:
     from actorbot.actors._clock import Clock, Timer
@@ -84,7 +85,7 @@ class RouteServices:
     route: str
     idle_timeout: float | None
     router: ActorRef[Any]
-    sender: ActorRef[Any] | None
+    sender: SenderHandle | None
     clock: Clock
     tracker: InFlight
 
@@ -111,7 +112,7 @@ class HandlerContext:
         return self.services.router
 
     @property
-    def sender(self) -> ActorRef[Any] | None:
+    def sender(self) -> SenderHandle | None:
         return self.services.sender
 
     @property

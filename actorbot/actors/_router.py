@@ -42,6 +42,7 @@ from actorbot.actors._messages import (
     Tick,
 )
 from actorbot.actors._runtime import Runtime
+from actorbot.actors._sender import SenderHandle
 from actorbot.seeds import SeedFunction, is_hashable
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ class Router(pykka.ThreadingActor):
         runtime: Runtime,
         clock: Clock,
         tracker: InFlight,
-        sender: pykka.ActorRef[Any] | None,
+        sender: SenderHandle | None,
         *,
         tick: float | None = None,
         sweep_limit: int = 2000,

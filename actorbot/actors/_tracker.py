@@ -24,6 +24,9 @@ class InFlight:
         self.finished = 0
         self.on_finished: Callable[[int], None] | None = None
         """Called (outside the lock) with each seq when all its handlers are done."""
+        self.congested: Callable[[], bool] | None = None
+        """Also hold fetching while this says so (the sender's queue is long); whoever
+        makes it false again calls :meth:`poke`."""
 
     def __len__(self) -> int:
         return self.admitted - self.finished
@@ -62,11 +65,20 @@ class InFlight:
         if self.on_finished is not None:
             self.on_finished(seq)
 
-    def wait_below(self, limit: int, timeout: float | None = None) -> bool:
-        """Block until fewer than ``limit`` updates are in flight; False on timeout."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+    def poke(self) -> None:
+        """Wake the waiters to look again (``congested`` changed)."""
         with self._cond:
-            while self.admitted - self.finished >= limit:
+            self._cond.notify_all()
+
+    def wait_below(self, limit: int, timeout: float | None = None) -> bool:
+        """Block until fewer than ``limit`` updates are in flight (and nothing downstream is
+        congested); False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        congested = self.congested
+        with self._cond:
+            while self.admitted - self.finished >= limit or (
+                congested is not None and limit > 1 and congested()
+            ):
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
