@@ -20,7 +20,7 @@ import pykka
 import structlog
 
 from actorbot.actors._clock import Clock
-from actorbot.actors._messages import Batch, Ping, Shutdown
+from actorbot.actors._messages import Batch, ChatMoved, Ping, Shutdown
 from actorbot.actors._poller import Poller, PollingStopped, interrupt_long_poll
 from actorbot.actors._router import Route, Router
 from actorbot.actors._runtime import ActorPool, Runtime, ThreadPerActor
@@ -148,7 +148,7 @@ class Engine:
         self._sender_actor = Sender(
             self.client, self.clock, limits=self.rate_limits, workers=self.http_workers,
             max_queue=self.max_queue, block_when_full=self.block_when_full,
-            on_relieved=self.tracker.poke)
+            on_relieved=self.tracker.poke, on_migrated=self._on_chat_migrated)
         sender_actor = self._sender_actor
         self.tracker.congested = lambda: sender_actor.congested  # hold fetching meanwhile
         self.sender = _start(self._sender_actor)
@@ -263,6 +263,12 @@ class Engine:
             self._poll_client.close()
         self._poller = self.router = self.sender = None
         self._sender_handle = None
+
+    def _on_chat_migrated(self, old: int | str, new: int) -> None:
+        router = self.router
+        if router is not None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                router.tell(ChatMoved(old, new))
 
     def _on_fatal(self, error: PollingStopped) -> None:
         self.error = error

@@ -102,6 +102,14 @@ class Respawn:
 
 
 @dataclass(slots=True, frozen=True)
+class ChatMoved:
+    """Engine -> router: a group became a supergroup; its handlers follow the new id."""
+
+    old: Any
+    new: Any
+
+
+@dataclass(slots=True, frozen=True)
 class Ping:
     """Answered with None: once it is, everything sent before it was handled (a flush)."""
 

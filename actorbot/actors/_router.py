@@ -29,6 +29,7 @@ from actorbot import updates
 from actorbot.actors._handler import EngineStopping, Handler, HandlerContext, RouteServices
 from actorbot.actors._messages import (
     Batch,
+    ChatMoved,
     Close,
     Deliver,
     HandlerClosed,
@@ -170,6 +171,7 @@ class Router(pykka.ThreadingActor):
         self._anon_route: dict[Any, int] = {}
         self._seq = itertools.count(1)
         self._failures: dict[tuple[int, Any], int] = {}
+        self._aliases: dict[tuple[int, Any], Any] = {}
         self._given_up: set[tuple[int, Any]] = set()
         self._shutdown: pykka.Future[bool] | None = None
         self._tick_timer: Any = None
@@ -213,6 +215,8 @@ class Router(pykka.ThreadingActor):
             return self._begin_shutdown()
         elif kind is Ping:
             return None
+        elif kind is ChatMoved:
+            self._follow(message.old, message.new)
         else:
             log.warning("router.unexpected_message", kind=kind.__name__)
         return None
@@ -272,6 +276,8 @@ class Router(pykka.ThreadingActor):
             self._send(entry, delivery)
             return
         handlers = self._maps[index]
+        if self._aliases:
+            seed = self._followed(index, seed, handlers)
         entry = handlers.get(seed)
         if entry is None:
             if (index, seed) in self._given_up:
@@ -323,6 +329,26 @@ class Router(pykka.ThreadingActor):
         stats.alive_by_class[name] = stats.alive_by_class.get(name, 0) + 1
         log.debug("handler.spawned", route=route.name, seed=repr(seed), handler=name)
         return entry
+
+    def _followed(self, index: int, seed: Any, handlers: OrderedDict[Any, _Entry]) -> Any:
+        """The seed whose handler takes ``seed``'s updates: the old chat's, after a
+        migration, while that handler lives (then the alias lapses)."""
+        followed = self._aliases.get((index, seed))
+        if followed is None:
+            return seed
+        if followed in handlers:
+            return followed
+        del self._aliases[(index, seed)]
+        return seed
+
+    def _follow(self, old: Any, new: Any) -> None:
+        """After a chat migration, deliver the new chat's updates to the old chat's live
+        handler (same conversation, same state) until that handler passivates."""
+        for index, handlers in enumerate(self._maps):
+            if old in handlers and new not in handlers:
+                self._aliases[(index, new)] = old
+                log.info("router.seed_followed", route=self.routes[index].name,
+                         old_seed=repr(old), new_seed=repr(new))
 
     # -- idle sweep -------------------------------------------------------------------------
 

@@ -378,3 +378,33 @@ def test_a_capped_sweep_continues_without_waiting_for_the_next_tick(
     tick(engine, clock, 10)  # one tick; 10 handlers per sweep
     eventually(lambda: engine.stats()["handlers_alive"] == 0, what="all 100 passivated")
     assert engine.stats()["passivated"] == 100
+
+
+def test_a_migrated_chat_keeps_its_handler(run: Any, tg: FakeBotApi) -> None:
+    tg.migrate_chat(-4000009, -1009000000009)
+
+    class Conversation(ChatHandler):
+        def on_open(self, update: Any) -> None:
+            self.turns = 0
+
+        def on_chat_message(self, msg: dict[str, Any]) -> None:
+            self.turns += 1
+            J.add("turn", msg["chat"]["id"], self.turns, id(self))
+            self.sender.send_message(f"turn {self.turns}")
+
+    engine = run(Route(per_chat_id(), Conversation))
+    group = {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "a",
+                                         "chat": {"id": -4000009, "type": "group"}}}
+    engine.feed(group)
+    tg.wait_for_calls("sendMessage", 2, timeout=10)  # refused on the old id, then resent
+    assert engine.router is not None
+    engine.router.ask(Ping(), timeout=10)
+    moved = {"update_id": 2, "message": {"message_id": 1, "date": 0, "text": "b",
+                                         "chat": {"id": -1009000000009, "type": "supergroup"}}}
+    engine.feed(moved)
+    settle(engine)
+    turns = J.of("turn")
+    assert [t[2] for t in turns] == [1, 2]  # the same conversation went on ...
+    assert turns[0][3] == turns[1][3]  # ... in the same handler
+    tg.wait_for_calls("sendMessage", 3, timeout=10)
+    assert tg.sent_texts(-1009000000009) == ["turn 1", "turn 2"]
