@@ -21,10 +21,10 @@ import structlog
 
 from actorbot.actors._clock import Clock
 from actorbot.actors._messages import Batch, ChatMoved, Ping, Shutdown
-from actorbot.actors._poller import Poller, PollingStopped, interrupt_long_poll
-from actorbot.actors._router import Route, Router
+from actorbot.actors._poller import Poller, PollerStats, PollingStopped, interrupt_long_poll
+from actorbot.actors._router import Route, Router, RouterStats
 from actorbot.actors._runtime import ActorPool, Runtime, ThreadPerActor
-from actorbot.actors._sender import RateLimits, Sender, SenderHandle
+from actorbot.actors._sender import RateLimits, Sender, SenderHandle, SenderStats
 from actorbot.actors._tracker import InFlight
 from actorbot.api import DEFAULT_BASE_URL, Client
 
@@ -313,41 +313,40 @@ class Engine:
 
     def stats(self) -> dict[str, Any]:
         """Counters for operators; the periodic ``engine.stats`` event logs the same."""
-        router = self._router_actor
-        poller = self._poller_actor
-        rstats = router.stats if router is not None else None
+        r = self._router_actor.stats if self._router_actor is not None else RouterStats()
+        q = self._sender_actor.stats if self._sender_actor is not None else SenderStats()
+        p = self._poller_actor.stats if self._poller_actor is not None else PollerStats()
         lag = None
-        if rstats is not None and rstats.last_update_date is not None:
-            lag = max(time.time() - rstats.last_update_date, 0.0)
-        sstats = self._sender_actor.stats if self._sender_actor is not None else None
+        if r.last_update_date is not None:
+            lag = max(time.time() - r.last_update_date, 0.0)
         return {
             "status": self.status,
-            "handlers_alive": rstats.alive if rstats else 0,
-            "handlers_by_class": dict(rstats.alive_by_class) if rstats else {},
-            "spawned": rstats.spawned if rstats else 0,
-            "passivated": rstats.passivated if rstats else 0,
-            "closed": rstats.closed if rstats else 0,
-            "failed": rstats.failed if rstats else 0,
+            "handlers_alive": r.alive,
+            "handlers_by_class": dict(r.alive_by_class),
+            "spawned": r.spawned,
+            "passivated": r.passivated,
+            "closed": r.closed,
+            "failed": r.failed,
             "in_flight": len(self.tracker),
-            "passivating": rstats.passivating if rstats else 0,
-            "buffered": rstats.buffered if rstats else 0,
-            "buffered_total": rstats.buffered_total if rstats else 0,
-            "routed": rstats.routed if rstats else 0,
-            "skipped": rstats.skipped if rstats else 0,
-            "malformed": rstats.malformed if rstats else 0,
-            "dropped": rstats.dropped if rstats else 0,
+            "passivating": r.passivating,
+            "buffered": r.buffered,
+            "buffered_total": r.buffered_total,
+            "routed": r.routed,
+            "skipped": r.skipped,
+            "malformed": r.malformed,
+            "dropped": r.dropped,
             "handled": self.tracker.finished,
-            "sender_queue": sstats.queued if sstats else 0,
-            "sender_in_flight": sstats.in_flight if sstats else 0,
-            "sender_calls": sstats.calls if sstats else 0,
-            "sender_failed": sstats.failed if sstats else 0,
-            "sender_retries": sstats.retries if sstats else 0,
-            "sender_rate_limited": sstats.rate_limited if sstats else 0,
-            "sender_bucket_wait_s": round(sstats.bucket_wait_s, 3) if sstats else 0.0,
-            "polls": poller.stats.polls if poller else 0,
-            "fetched": poller.stats.fetched if poller else 0,
-            "poll_errors": poller.stats.errors if poller else 0,
-            "poll_rate_limited": poller.stats.rate_limited if poller else 0,
+            "sender_queue": q.queued,
+            "sender_in_flight": q.in_flight,
+            "sender_calls": q.calls,
+            "sender_failed": q.failed,
+            "sender_retries": q.retries,
+            "sender_rate_limited": q.rate_limited,
+            "sender_bucket_wait_s": round(q.bucket_wait_s, 3),
+            "polls": p.polls,
+            "fetched": p.fetched,
+            "poll_errors": p.errors,
+            "poll_rate_limited": p.rate_limited,
             "update_lag_s": lag,
         }
 
