@@ -21,7 +21,7 @@ import structlog
 
 from actorbot.actors._clock import Clock
 from actorbot.actors._messages import Batch, ChatMoved, Ping, Shutdown
-from actorbot.actors._poller import Poller, PollerStats, PollingStopped, interrupt_long_poll
+from actorbot.actors._poller import Poller, PollerStats, PollingStopped, confirm_offset
 from actorbot.actors._router import Route, Router, RouterStats
 from actorbot.actors._runtime import ActorPool, Runtime, ThreadPerActor
 from actorbot.actors._sender import RateLimits, Sender, SenderHandle, SenderStats
@@ -222,7 +222,7 @@ class Engine:
             if not drained:
                 log.warning("engine.stop_timeout", stage="flush sender")
         if self._poller_actor is not None and self._poller_actor.offset is not None:
-            self._confirm(self._poller_actor.offset)
+            confirm_offset(self.client, self._poller_actor.offset)
         self._teardown(left())
         self.status = "stopped"
         self._done.set()
@@ -237,7 +237,7 @@ class Engine:
         while True:
             # A fetch that began just before stop_fetching() would otherwise run its whole
             # long poll: a newer getUpdates ends it with 409, so repeat until it is over.
-            interrupt_long_poll(self.client, poller.offset)
+            confirm_offset(self.client, poller.offset)
             try:
                 stopped.get(timeout=min(0.2, max(left(), 0.001)))
                 return
@@ -245,10 +245,6 @@ class Engine:
                 if left() <= 0:
                     log.warning("engine.stop_timeout", stage="poller")
                     return
-
-    def _confirm(self, offset: int) -> None:
-        with contextlib.suppress(Exception):
-            self.client.request("getUpdates", {"offset": offset, "timeout": 0, "limit": 1})
 
     def _teardown(self, timeout: float) -> None:
         for ref in (self.router, self.sender):

@@ -59,7 +59,7 @@ class ChatSender:
     def call(self, method: str, /, **params: Any) -> pykka.Future[Any]:
         """Call any Bot API method; ``chat_id`` defaults to the bound chat."""
         if self._chat_id is not None and "chat_id" not in params:
-            spec = _spec_of(method)
+            spec = method_spec(method)
             if spec is None or "chat_id" in spec.params:
                 params["chat_id"] = self._chat_id
         tagged = self._tag is not _NO_TAG
@@ -85,7 +85,3 @@ class ChatSender:
 
         method.__name__ = name
         return method
-
-
-def _spec_of(method: str) -> MethodSpec | None:
-    return method_spec(method)

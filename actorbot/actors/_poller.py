@@ -205,10 +205,11 @@ class Poller(pykka.ThreadingActor):
         return False
 
 
-def interrupt_long_poll(client: Client, offset: int | None) -> None:
-    """End a pending long poll at once: Telegram answers the older ``getUpdates`` with 409
-    when a newer one starts. The newer one uses the same offset, so it confirms nothing."""
+def confirm_offset(client: Client, offset: int | None) -> None:
+    """A short ``getUpdates`` at ``offset``: it confirms every update below ``offset``, and
+    ends a pending long poll at once (Telegram answers the older request with 409). With
+    the poller's own offset it confirms nothing new, so it is also the interrupt."""
     try:
         client.request("getUpdates", {"offset": offset, "timeout": 0, "limit": 1})
     except TelegramError as exc:
-        log.debug("poller.interrupt_failed", error=type(exc).__name__)
+        log.warning("poller.confirm_failed", offset=offset, error=type(exc).__name__)

@@ -248,11 +248,11 @@ class Router(pykka.ThreadingActor):
             for index, seed in targets:
                 self._deliver(index, seed, Deliver(update, seq), now)
             stats.routed += 1
-            if isinstance(update, dict):
-                inner = updates.payload(update)
-                date = inner.get("date") if isinstance(inner, dict) else None
-                if type(date) is int:
-                    stats.last_update_date = date
+        if batch:  # the update lag: the newest update of the batch is enough
+            inner = updates.payload(batch[-1])
+            date = inner.get("date") if isinstance(inner, dict) else None
+            if type(date) is int:
+                stats.last_update_date = date
 
     def _skipped(self, update: Any) -> None:
         kind = updates.update_type(update)

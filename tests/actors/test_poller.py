@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 from actorbot import Client, Engine, PollingStopped, Route, per_chat_id
 from actorbot.actors import ChatHandler, InFlight, Poller
 from actorbot.actors._messages import Batch
-from actorbot.actors._poller import interrupt_long_poll
+from actorbot.actors._poller import confirm_offset
 from actorbot.testing import FakeBotApi, Fault
 from tests.helpers import eventually
 
@@ -63,7 +63,7 @@ def poll(tg: FakeBotApi) -> Iterator[Any]:
     yield start
     for poller_ref, sink_ref, poller, client in started:
         poller.stop_fetching()
-        interrupt_long_poll(client, poller.offset)
+        confirm_offset(client, poller.offset)
         poller_ref.stop(timeout=10)
         sink_ref.stop(timeout=10)
         client.close()
