@@ -41,7 +41,6 @@ import structlog
 from pykka import ActorDeadError, ActorRef
 
 from actorbot._ratelimit import TokenBucket, is_charged, is_private_chat
-from actorbot.actors._messages import Ping
 from actorbot.api import (
     ChatMigrated,
     Client,
@@ -239,7 +238,7 @@ class _Workers:
 
 
 class Sender(pykka.ThreadingActor):
-    """See the module docstring. Messages: :class:`Call`, and :class:`Ping` to flush."""
+    """See the module docstring. Takes :class:`Call` messages; :meth:`flush_future` drains."""
 
     def __init__(
         self,
@@ -317,8 +316,6 @@ class Sender(pykka.ThreadingActor):
                 self._wake = None  # this was the scheduled wake (not a flush deadline's)
         elif kind is _Flush:
             self._flushes.append(message)
-        elif kind is Ping:
-            return None
         else:
             raise TypeError(f"the sender takes Call messages, not {kind.__name__}")
         self._pump()
