@@ -1,4 +1,8 @@
-"""A synchronous Bot API client: one per token, one keep-alive ``requests.Session``.
+"""A synchronous Bot API client: one per token, keep-alive connections.
+
+JSON calls (nearly all of them) go over pooled ``http.client`` connections (see
+``_transport``); uploads, downloads, proxies and a caller's own ``session`` use
+``requests``.
 
 Everything else in actorbot (poller, sender, compat layer) sends through this class, so it
 owns the three things that must be right everywhere: typed errors, multipart uploads, and
@@ -15,7 +19,7 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Final, Self
+from typing import IO, Any, Final, Protocol, Self
 
 import requests
 import urllib3.exceptions
@@ -35,6 +39,7 @@ from actorbot.api._errors import (
 from actorbot.api._files import has_upload, multipart
 from actorbot.api._methods import METHODS, BotMethods
 from actorbot.api._spec import MethodSpec
+from actorbot.api._transport import JsonTransport, usable_for
 
 DEFAULT_BASE_URL: Final = "https://api.telegram.org"
 
@@ -46,6 +51,19 @@ _EXCERPT = 200
 def method_spec(method: str) -> MethodSpec | None:
     """The spec of a Bot API method (names are case-insensitive, as on Telegram's side)."""
     return _SPECS_LOWER.get(method.lower())
+
+
+class _Response(Protocol):
+    """The part of an HTTP answer the decoder reads (requests' and our transport's)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def content(self) -> bytes: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def headers(self) -> Any: ...
 
 
 def _json_default(value: Any) -> Any:
@@ -68,8 +86,8 @@ class Client(BotMethods):
     subclasses. Thread-safe for concurrent calls (requests' connection pool).
     """
 
-    __slots__ = ("_base", "_file_base", "_session", "_token", "base_url", "connect_timeout",
-                 "long_poll_margin", "read_timeout")
+    __slots__ = ("_base", "_fast", "_file_base", "_path", "_session", "_token", "base_url",
+                 "connect_timeout", "long_poll_margin", "read_timeout")
 
     def __init__(
         self,
@@ -87,10 +105,15 @@ class Client(BotMethods):
         self._token = token
         self.base_url = base_url.rstrip("/")
         self._base = f"{self.base_url}/bot{token}/"
+        self._path = f"/bot{token}/"
         self._file_base = f"{self.base_url}/file/bot{token}/"
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.long_poll_margin = long_poll_margin
+        self._fast: JsonTransport | None = None
+        if session is None and usable_for(self.base_url):
+            self._fast = JsonTransport(self.base_url, pool_maxsize=pool_maxsize,
+                                       connect_timeout=connect_timeout, token=token)
         if session is None:
             session = requests.Session()
             adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_maxsize, max_retries=0)
@@ -114,6 +137,8 @@ class Client(BotMethods):
 
     def close(self) -> None:
         self._session.close()
+        if self._fast is not None:
+            self._fast.close()
 
     def __enter__(self) -> Self:
         return self
@@ -151,10 +176,15 @@ class Client(BotMethods):
                 poll = params.get("timeout", 0)
                 if isinstance(poll, int | float):
                     read_timeout = max(read_timeout, float(poll) + self.long_poll_margin)
+        response: _Response
         with ExitStack() as stack:
             if has_upload(params):
                 data, files = multipart(params, stack)
                 kwargs: dict[str, Any] = {"data": data, "files": files}
+            elif self._fast is not None:
+                body = self._encode(method, params)
+                response = self._fast.post(method, self._path + method, body, read_timeout)
+                return self._decode(method, response)
             else:
                 kwargs = {"data": self._encode(method, params), "headers": _JSON_HEADERS}
             response = self._post(method, (self.connect_timeout, read_timeout), kwargs)
@@ -192,7 +222,7 @@ class Client(BotMethods):
             return ConnectionLost(f"connection lost ({detail})", method=method)
         return ConnectionLost(f"request failed ({detail})", method=method)
 
-    def _decode(self, method: str, response: requests.Response) -> Any:
+    def _decode(self, method: str, response: _Response) -> Any:
         status = response.status_code
         try:
             body = json.loads(response.content)
