@@ -9,10 +9,11 @@ confirm the offset -> stop the actors and join every thread. pykka's
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from types import FrameType, TracebackType
 from typing import Any, Literal, Self
 
@@ -27,10 +28,17 @@ from actorbot.actors._runtime import ActorPool, Runtime, ThreadPerActor
 from actorbot.actors._sender import RateLimits, Sender, SenderHandle, SenderStats
 from actorbot.actors._tracker import InFlight
 from actorbot.api import DEFAULT_BASE_URL, Client
+from actorbot.commands import commands_of, prepare_commands
+from actorbot.filters import AccessList
+from actorbot.journal import DeadLetter, Journal, Keep, MemoryJournal, SqliteJournal
+from actorbot.updates import UPDATE_TYPES, update_type
+from actorbot.webhook import Webhook, close_intake, open_intake
 
 log = structlog.get_logger("actorbot.engine")
 
 RuntimeName = Literal["pool", "threads"]
+Status = Literal["stopped", "starting", "connected", "retrying", "stopping"]
+_LIVE: frozenset[str] = frozenset({"starting", "connected", "retrying"})
 
 
 def _start(actor: pykka.Actor) -> pykka.ActorRef[Any]:
@@ -53,15 +61,48 @@ def _ping(ref: pykka.ActorRef[Any], timeout: float) -> bool:
     return True
 
 
+def _journal_of(journal: Journal | str | os.PathLike[str] | None) -> Journal:
+    if journal is None:
+        return MemoryJournal()
+    if isinstance(journal, Journal):
+        return journal
+    return SqliteJournal(journal)
+
+
+def _keep_all_but(transient: frozenset[str]) -> Keep | None:
+    """The journal's test for updates to keep pending: all but the at-most-once types."""
+    if not transient:
+        return None
+    return lambda update: update_type(update) not in transient
+
+
 class Engine:
     """A bot: updates in (polling or :meth:`feed`), handler actors per seed, calls out.
 
     ``routes`` are :class:`Route` objects or ``(seed_function, handler_class)`` pairs.
     ``runtime`` runs handlers on a bounded pool of ``workers`` threads (``"pool"``, the
     default) or one thread each (``"threads"``); core actors have threads of their own.
+
+    ``journal`` is where updates wait until handled: a file path (a durable
+    :class:`SqliteJournal`: at-least-once across crashes), a :class:`Journal`, or None (a
+    :class:`MemoryJournal`: nothing survives a crash). Update types in ``at_most_once``
+    are never replayed nor retried (e.g. ``inline_query``, stale after a restart anyway).
+
+    Updates come by polling (the default), by webhook (``webhook=Webhook(url, ...)``:
+    ``setWebhook`` on start, updates through a :class:`~actorbot.WebhookApp` into
+    :meth:`feed`), or only through :meth:`feed` (``polling=False``). ``delete_webhook``
+    deletes a webhook before polling starts (switching back from webhook mode).
+
+    ``status`` is "stopped", "starting", "connected" (getUpdates works; without polling:
+    started), "retrying" (getUpdates fails and is retried) or "stopping". ``on_status``,
+    ``on_connected`` and ``on_error`` (poll errors, fatal ones included, and a failed
+    command sync) run on the thread that saw the event: keep them short, never call
+    :meth:`stop` from them; an exception in one is logged (``engine.hook_failed``).
+    ``commands`` publishes the handlers' ``@command`` menus at start; ``access`` is the
+    ban and admin list (:class:`AccessList`, changeable while running).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0915 - one statement per setting
         self,
         token: str,
         routes: Iterable[Route | tuple[Any, Any]],
@@ -80,16 +121,31 @@ class Engine:
         http_workers: int = 8,
         max_queue: int = 10_000,
         block_when_full: bool = False,
+        journal: Journal | str | os.PathLike[str] | None = None,
+        at_most_once: Collection[str] = (),
+        webhook: Webhook | None = None,
+        delete_webhook: bool = False,
+        commands: bool = True,
+        access: AccessList | None = None,
+        on_status: Callable[[Status], None] | None = None,
+        on_connected: Callable[[], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.routes = [r if isinstance(r, Route) else Route(*r) for r in routes]
         if not self.routes:
             raise ValueError("an engine needs at least one route")
+        for route in self.routes:
+            commands_of(route.handler)  # a command hiding a handler method fails here
         if runtime not in ("pool", "threads") and (
             isinstance(runtime, str) or not hasattr(runtime, "spawn")
         ):
             raise ValueError(f"runtime must be 'pool', 'threads' or a Runtime, not {runtime!r}")
         if workers < 1 or max_in_flight < 1:
             raise ValueError("workers and max_in_flight must be at least 1")
+        unknown = set(at_most_once) - set(UPDATE_TYPES)
+        if unknown or isinstance(at_most_once, str):
+            raise ValueError(f"at_most_once takes update types ({', '.join(UPDATE_TYPES[:3])}"
+                             f"...), not {sorted(unknown) or at_most_once!r}")
         self._token = token
         self.base_url = base_url
         self.polling = polling
@@ -104,10 +160,23 @@ class Engine:
         self.http_workers = http_workers
         self.max_queue = max_queue
         self.block_when_full = block_when_full
+        self.webhook = webhook
+        self.delete_webhook = delete_webhook
+        if webhook is not None:
+            self.polling = False  # Telegram refuses getUpdates while a webhook is set
         self.clock = clock or Clock()
+        self.journal = _journal_of(journal)
+        self.at_most_once = frozenset(at_most_once)
+        self._keep = _keep_all_but(self.at_most_once)
         self.tracker = InFlight()
+        self.tracker.on_acked = self.journal.ack
         self.client = Client(token, base_url=base_url, pool_maxsize=max(10, http_workers))
-        self.status = "stopped"
+        self.commands = commands
+        self.access = access if access is not None else AccessList()
+        self.on_status = on_status
+        self.on_connected = on_connected
+        self.on_error = on_error
+        self.status: Status = "stopped"
         self.error: BaseException | None = None
         self.runtime: Runtime | None = None
         self.router: pykka.ActorRef[Router] | None = None
@@ -121,6 +190,7 @@ class Engine:
         self._stats_timer: Any = None
         self._done = threading.Event()
         self._lock = threading.Lock()
+        self._hooks = threading.RLock()  # status hooks run one at a time, in order
         self._started_at = 0.0
 
     def __repr__(self) -> str:
@@ -129,13 +199,16 @@ class Engine:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> Self:
-        with self._lock:
-            if self.status != "stopped":
-                raise RuntimeError(f"engine is {self.status}")
-            self.status = "starting"
+        if not self._set_status("starting", only_from=("stopped",)):
+            raise RuntimeError(f"engine is already running ({self.status})")
         self._done.clear()
         self.error = None
         self._started_at = time.monotonic()
+        try:
+            replay = self.journal.open()
+        except BaseException:
+            self._set_status("stopped")
+            raise
         self.clock.start()
         choice = self._runtime_choice
         if choice == "pool":
@@ -153,44 +226,66 @@ class Engine:
         self.tracker.congested = lambda: sender_actor.congested  # hold fetching meanwhile
         self.sender = _start(self._sender_actor)
         self._sender_handle = SenderHandle.of(self._sender_actor)
+        username = prepare_commands(self.client, self.routes, sync=self.commands,
+                                    on_error=lambda exc: self._fire("on_error", exc))
         self._router_actor = Router(self.routes, self.runtime, self.clock, self.tracker,
-                                    self._sender_handle, sweep_limit=self.sweep_limit)
+                                    self._sender_handle, sweep_limit=self.sweep_limit,
+                                    journal=self.journal, at_most_once_types=self.at_most_once,
+                                    access=self.access, bot_username=username)
         self.router = _start(self._router_actor)
+        if replay:  # before anything new: per-chat order holds across the restart
+            log.info("journal.replay", updates=len(replay))
+            self.tracker.admit(len(replay))
+            self.router.tell(Batch(replay, replay=True))
+        try:
+            open_intake(self.client, self.webhook, polling=self.polling,
+                        delete_webhook=self.delete_webhook, allowed_updates=self.allowed_updates)
+        except BaseException:
+            self.stop(1.0)  # "starting": stop() tears down what started
+            raise
         if self.polling:
             self._poll_client = Client(self._token, base_url=self.base_url)
             self._poller_actor = Poller(
                 self._poll_client, self.router, self.tracker, timeout=self.poll_timeout,
                 allowed_updates=self.allowed_updates, max_in_flight=self.max_in_flight,
-                on_fatal=self._on_fatal)
+                on_fatal=self._on_fatal, journal=self.journal, keep=self._keep,
+                offset=self.journal.next_offset())
+            self._poller_actor.on_state = self._on_poll_state
             self._poller = _start(self._poller_actor)
         if self.stats_interval:
             self._stats_timer = self.clock.call_later(self.stats_interval, self._emit_stats)
-        self.status = "running"
+        if not self.polling:  # else the poller says when getUpdates works
+            self._on_poll_state("connected", None)
         log.info("engine.started", bot_id=self.client.bot_id, polling=self.polling,
                  runtime=getattr(self.runtime, "name", type(self.runtime).__name__),
                  routes=[r.name for r in self.routes])
         return self
 
     def feed(self, updates: Any) -> None:
-        """Hand updates to the router from any source (a list is one batch, in order)."""
-        if self.router is None or self.status not in ("running", "starting"):
+        """Hand updates to the router from any source (a list is one batch, in order).
+
+        When it returns, the updates are in the journal (durable with a SqliteJournal):
+        only then may the source forget them (answer a webhook, ack a broker message).
+        Updates the journal has already seen are dropped as duplicates.
+        """
+        if self.router is None or not self.running:
             raise RuntimeError(f"engine is {self.status}: start() it before feeding updates")
         batch = list(updates) if isinstance(updates, list) else [updates]
-        self.tracker.admit(len(batch))
-        self.router.tell(Batch(batch))
+        batch = self.journal.record(batch, keep=self._keep)
+        if batch:
+            self.tracker.admit(len(batch))
+            self.router.tell(Batch(batch))
 
     def call(self, method: str, /, **params: Any) -> pykka.Future[Any]:
         """Queue any Bot API call on the sender (from code outside handlers)."""
-        if self._sender_handle is None or self.status != "running":
+        if self._sender_handle is None or not self.running:
             raise RuntimeError(f"engine is {self.status}: start() it before calling")
         return self._sender_handle.submit(method, params)
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop gracefully within ``timeout`` seconds; True if everything was drained."""
-        with self._lock:
-            if self.status in ("stopped", "stopping"):
-                return True
-            self.status = "stopping"
+        if not self._set_status("stopping", only_from=_LIVE):
+            return True
         deadline = time.monotonic() + timeout
 
         def left() -> float:
@@ -199,6 +294,7 @@ class Engine:
         drained = True
         if self._stats_timer is not None:
             self._stats_timer.cancel()
+        close_intake(self.client, self.webhook)  # first: Telegram keeps what comes next
         if self._poller is not None and self._poller_actor is not None:
             self._stop_poller(self._poller, self._poller_actor, left)
         if self.router is not None:
@@ -224,7 +320,8 @@ class Engine:
         if self._poller_actor is not None and self._poller_actor.offset is not None:
             confirm_offset(self.client, self._poller_actor.offset)
         self._teardown(left())
-        self.status = "stopped"
+        self.journal.close()  # what is still pending is replayed at the next start
+        self._set_status("stopped")
         self._done.set()
         log.info("engine.stopped", drained=drained)
         return drained
@@ -268,7 +365,48 @@ class Engine:
 
     def _on_fatal(self, error: PollingStopped) -> None:
         self.error = error
+        self._fire("on_error", error)
         self._done.set()
+
+    # -- status and hooks -------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Started and not stopping: "starting", "connected" or "retrying"."""
+        return self.status in _LIVE
+
+    def _set_status(self, new: Status, only_from: Collection[str] | None = None) -> bool:
+        """Move to ``new`` (if the current status is in ``only_from``) and tell
+        ``on_status``; False if nothing changed."""
+        with self._hooks:
+            with self._lock:
+                old = self.status
+                if old == new or (only_from is not None and old not in only_from):
+                    return False
+                self.status = new
+            log.info("engine.status", status=new, previous=old)
+            self._fire("on_status", new)
+        return True
+
+    def _on_poll_state(self, state: str, error: BaseException | None) -> None:
+        """The poller's news (or, without a poller, the end of start())."""
+        connected = state == "connected"
+        changed = self._set_status("connected" if connected else "retrying", only_from=_LIVE)
+        if error is not None:
+            self._fire("on_error", error)
+        if changed and connected:
+            self._fire("on_connected")
+
+    def _fire(self, hook: str, *args: Any) -> None:
+        """Run a user hook; an exception in it is logged, never raised into the engine."""
+        callback = getattr(self, hook)
+        if callback is None:
+            return
+        try:
+            callback(*args)
+        except Exception as exc:  # a hook must not break the engine
+            log.error("engine.hook_failed", hook=hook, error=f"{type(exc).__name__}: {exc}",
+                      exc_info=exc)
 
     def run_forever(self) -> None:
         """Run until SIGINT/SIGTERM (in the main thread) or a fatal error; stop gracefully.
@@ -331,6 +469,7 @@ class Engine:
             "skipped": r.skipped,
             "malformed": r.malformed,
             "dropped": r.dropped,
+            "banned": r.banned,
             "handled": self.tracker.finished,
             "sender_queue": q.queued,
             "sender_in_flight": q.in_flight,
@@ -344,11 +483,19 @@ class Engine:
             "poll_errors": p.errors,
             "poll_rate_limited": p.rate_limited,
             "update_lag_s": lag,
+            "journal_pending": self.journal.stats.pending,
+            "duplicates": self.journal.stats.duplicates,
+            "replayed": self.journal.stats.replayed,
+            "dead_letters": self.journal.stats.dead_letters,
         }
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Updates parked after every retry failed (newest first), with their errors."""
+        return self.journal.dead_letters(limit)
 
     def _emit_stats(self) -> None:
         stats = self.stats()
         stats.pop("status")
         log.info("engine.stats", **stats)
-        if self.status == "running" and self.stats_interval:
+        if self.running and self.stats_interval:
             self._stats_timer = self.clock.call_later(self.stats_interval, self._emit_stats)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+
+import structlog
 
 from actorbot.actors import RateLimits
 from actorbot.engine import Engine
@@ -14,13 +18,17 @@ from actorbot.testing import FakeBotApi
 FAKE_THREADS = "fake-telegram"
 
 
-def eventually(predicate: Callable[[], object], timeout: float = 30, what: str = "it") -> None:
-    """Wait for ``predicate`` with a deadline (the engine offers no event for every state)."""
+def eventually(
+    predicate: Callable[[], object], timeout: float = 30, what: str = "it",
+    interval: float = 0.002,
+) -> None:
+    """Wait for ``predicate`` with a deadline (the engine offers no event for every state);
+    a costly predicate gets a longer ``interval``."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.002)
+        time.sleep(interval)
 
 
 def engine_threads() -> set[str]:
@@ -33,3 +41,19 @@ def make_engine(tg: FakeBotApi, routes: list[Any], **options: Any) -> Engine:
     options.setdefault("stats_interval", None)
     options.setdefault("rate_limits", RateLimits.unlimited())  # the fake's flood control is off
     return Engine(tg.token, routes, base_url=tg.base_url, **options)
+
+
+@contextlib.contextmanager
+def logging_restored() -> Iterator[None]:
+    """Undo what configure_logging() (or a docs sample calling it) does to global state."""
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)

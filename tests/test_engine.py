@@ -6,10 +6,12 @@ thread is left behind after ``stop()``.
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -136,17 +138,23 @@ def test_passivation_race_loses_and_reorders_nothing(tg: FakeBotApi) -> None:
 class Fragile(ChatHandler):
     handled: ClassVar[list[tuple[int, str, int]]] = []
     closes: ClassVar[list[tuple[int, str]]] = []
+    serials: ClassVar[Iterator[int]] = itertools.count()
+
+    def on_open(self, update: Any) -> None:
+        self.serial = next(self.serials)  # id(self) may be reused once a handler is freed
 
     def on_chat_message(self, msg: dict[str, Any]) -> None:
         if msg["text"] == "boom":
             raise ValueError("boom")
-        self.handled.append((self.chat_id, msg["text"], id(self)))
+        self.handled.append((self.chat_id, msg["text"], self.serial))
 
     def on_close(self, reason: BaseException) -> None:
         self.closes.append((self.chat_id, type(reason).__name__))
 
 
 def test_a_failing_handler_loses_no_other_update(tg: FakeBotApi) -> None:
+    """Each poison update is tried three times (two retries), each time by a fresh handler,
+    then parked; the chat's other updates go on in order."""
     Fragile.handled.clear()
     Fragile.closes.clear()
     chats = range(1, 51)
@@ -157,16 +165,21 @@ def test_a_failing_handler_loses_no_other_update(tg: FakeBotApi) -> None:
     engine = make_engine(tg, [Route(seeds.per_chat_id(), Fragile)])
     with engine:
         wait(lambda: len(Fragile.handled) == 4 * len(chats), 60, "good updates")
+        wait(lambda: engine.stats()["dead_letters"] == 2 * len(chats), 30, "dead letters")
         stats = engine.stats()
+        dead = engine.dead_letters(limit=1000)
     for chat in chats:
         got = [(text, owner) for c, text, owner in Fragile.handled if c == chat]
         assert [text for text, _ in got] == ["a", "b", "c", "d"]
         owners = [owner for _, owner in got]
-        assert owners[0] != owners[1] == owners[2] != owners[3]  # a fresh handler after each boom
+        assert owners[0] != owners[1] == owners[2] != owners[3]  # fresh handlers after a boom
         assert [r for c, r in Fragile.closes if c == chat] == [
-            "ValueError", "ValueError", "EngineStopping"]
-    assert stats["failed"] == 2 * len(chats)
-    assert stats["spawned"] == 3 * len(chats)
+            *["ValueError"] * 6, "EngineStopping"]
+    assert stats["failed"] == 6 * len(chats)
+    assert stats["spawned"] == 7 * len(chats)  # 3 per boom (one per attempt) + 1 for "d"
+    assert stats["journal_pending"] == 0
+    assert sorted(d.update["message"]["chat"]["id"] for d in dead) == sorted([*chats, *chats])
+    assert {(d.route, d.error) for d in dead} == {("Fragile", "ValueError: boom")}
 
 
 def test_give_up_after_n_failures_stops_the_seed(tg: FakeBotApi) -> None:
@@ -174,7 +187,8 @@ def test_give_up_after_n_failures_stops_the_seed(tg: FakeBotApi) -> None:
     for text in ["boom", "boom", "a", "b"]:
         tg.inject_message(5, text)
     tg.inject_message(6, "ok")
-    route = Route(seeds.per_chat_id(), Fragile, on_failure=FailurePolicy(give_up_after=2))
+    route = Route(seeds.per_chat_id(), Fragile,
+                  on_failure=FailurePolicy(give_up_after=2, retries=0))
     engine = make_engine(tg, [route])
     with engine:
         wait(lambda: engine.stats()["dropped"] == 2, 30, "dropped updates")

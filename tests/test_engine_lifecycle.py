@@ -84,7 +84,7 @@ def test_context_manager_and_misuse(tg: FakeBotApi) -> None:
     engine = Engine(tg.token, [Route(per_chat_id(), Counter)], base_url=tg.base_url,
                     polling=False, stats_interval=None)
     with engine:
-        assert engine.status == "running"
+        assert engine.status == "connected"  # no poller: started is connected
         with pytest.raises(RuntimeError, match="running"):
             engine.start()
     assert engine.status == "stopped"

@@ -53,3 +53,17 @@ def test_monitor_logs_every_update_without_text() -> None:
     assert "logged 5 updates with one monitor" in out
     assert "hello" not in out  # the monitor logs what an update is, not what it says
     assert "TEST-token" not in out + result.stderr
+
+
+def test_webhook_bot_mounted_in_a_wsgi_site() -> None:
+    result = run("webhook_wsgi.py")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "chat 1001: bot answered ['You said: hello', 'You said: how are you?']" in out
+    assert "chat 1002: bot answered ['You said: hi bot']" in out
+    assert "a POST without the secret: 401" in out
+    assert "GET /: the site is up" in out
+    assert ("webhook requests: {'accepted': 3, 'unauthorized': 1}; "
+            "updates left on the server: 0") in out
+    assert "demo-secret" not in out + result.stderr
+    assert "TEST-token" not in out + result.stderr

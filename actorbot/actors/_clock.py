@@ -87,16 +87,20 @@ class Clock:
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("clock already started")
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name=self.name)
         self._thread.start()
 
     def stop(self, timeout: float | None = None) -> None:
-        """Stop the thread; timers not yet due are dropped."""
+        """Stop the thread; timers not yet due are dropped (an engine may start it again)."""
         with self._cond:
             self._stopping = True
+            self._heap.clear()
             self._cond.notify()
         if self._thread is not None:
             self._thread.join(timeout)
+            if not self._thread.is_alive():
+                self._thread = None
 
     def _run(self) -> None:
         cond = self._cond

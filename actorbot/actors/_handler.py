@@ -43,10 +43,13 @@ from actorbot.actors._messages import (
 )
 from actorbot.actors._runtime import RuntimeActor
 from actorbot.actors._sender import CallResult, SenderHandle
+from actorbot.commands import dispatch_command
 
 if TYPE_CHECKING:
     from actorbot.actors._clock import Clock, Timer
     from actorbot.actors._tracker import InFlight
+    from actorbot.filters import AccessList
+    from actorbot.journal import Journal
 
 log = structlog.get_logger("actorbot.handler")
 
@@ -88,6 +91,9 @@ class RouteServices:
     sender: SenderHandle | None
     clock: Clock
     tracker: InFlight
+    journal: Journal | None = None
+    access: AccessList | None = None
+    bot_username: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -134,7 +140,14 @@ class Handler(RuntimeActor):
 
     # Slots keep the instance dict for the user's own attributes: a dict already full of
     # ours grows (and costs ~800 bytes) as soon as on_open adds one.
-    __slots__ = ("_last_active", "_returned", "_sender", "_state", "_timers", "context")
+    __slots__ = ("_last_active", "_returned", "_sender", "_state", "_timers", "_update",
+                 "context")
+
+    tolerated_failures: frozenset[str] = frozenset({"callback_query", "inline_query"})
+    """Update types whose hook may raise without closing the handler: the error is logged
+    (``handler.hook_failed``) and the update counts as handled. A button press or an
+    inline query is not worth this handler's state, and retrying one is pointless. Every
+    other failure follows the route's :class:`FailurePolicy`."""
 
     def __init__(self, context: HandlerContext) -> None:
         super().__init__()
@@ -144,6 +157,7 @@ class Handler(RuntimeActor):
         self._returned: list[Deliver] | None = None
         self._timers: set[Timer] | None = None
         self._sender: ChatSender | None = None
+        self._update: Any = None
 
     @property
     def seed(self) -> Any:
@@ -170,6 +184,13 @@ class Handler(RuntimeActor):
         """The chat ``self.sender`` fills in; None for handlers not bound to a chat."""
         return None
 
+    @property
+    def is_admin(self) -> bool:
+        """Whether the user behind the update being handled is in the engine's admin list
+        (:class:`~actorbot.AccessList`); False outside ``on_open``/``on_message``."""
+        access = self.context.services.access
+        return access is not None and access.is_admin_update(self._update)
+
     def schedule(self, delay: float, message: Any) -> Timer:
         """Have ``message`` delivered to :meth:`on_event` after ``delay`` seconds.
 
@@ -193,15 +214,26 @@ class Handler(RuntimeActor):
         """Before the first update is handled."""
 
     def on_message(self, update: Any) -> None:
-        """Every update; the default calls the hook for its type with the inner object."""
+        """Every update; the default runs the ``@command`` method a command message names,
+        else calls the hook for its type with the inner object."""
         kind = updates.update_type(update)
+        if kind == "message" and dispatch_command(self, update[kind],
+                                                  self.context.services.bot_username):
+            return
         hook = getattr(self, _HOOKS.get(kind, "on_unknown"), None)
         if hook is None:
             return
-        if kind == updates.UNKNOWN:
-            hook(update)
-        else:
-            hook(update[kind])
+        inner = update if kind == updates.UNKNOWN else update[kind]
+        if kind not in self.tolerated_failures:
+            hook(inner)
+            return
+        try:
+            hook(inner)
+        except Exception as exc:  # see tolerated_failures
+            log.error("handler.hook_failed", route=self.context.route, seed=repr(self.seed),
+                      handler=type(self).__name__, update_type=kind,
+                      update_id=update.get("update_id"), error=f"{type(exc).__name__}: {exc}",
+                      exc_info=exc)
 
     def on_idle(self) -> bool:
         """No update for the idle timeout: return True to close, False to stay."""
@@ -246,16 +278,23 @@ class Handler(RuntimeActor):
             self._returned.append(delivery)  # the router hands it to our successor
             return
         services = self.context.services
+        tracker = services.tracker
         self._last_active = services.clock.now()
+        tracker.run(delivery.seq)  # calls made meanwhile hold the update open
+        retried = False
+        self._update = delivery.update  # for is_admin
         try:
             if not state & _OPENED:
                 self._state = state | _OPENED
                 self.on_open(delivery.update)
             self.on_message(delivery.update)
         except Exception as exc:  # noqa: BLE001 - isolate: log, close, let the seed recover
-            self._fail(exc, delivery.update)
+            retried = self._fail(exc, delivery)
         finally:
-            services.tracker.finish(delivery.seq)
+            self._update = None
+            tracker.ran()
+            if not retried:
+                tracker.finish(delivery.seq)
         if self._state & (_CLOSE_ASKED | _LIFECYCLE) == _CLOSE_ASKED:
             self._begin_closing(CloseRequested(), None)
 
@@ -268,12 +307,28 @@ class Handler(RuntimeActor):
         if self._state & (_CLOSE_ASKED | _LIFECYCLE) == _CLOSE_ASKED:
             self._begin_closing(CloseRequested(), None)
 
-    def _fail(self, exc: Exception, update: Any) -> None:
+    def _fail(self, exc: Exception, delivery: Deliver | None) -> bool:
+        """Log, close, and decide the failed update's fate; True if it will be retried."""
+        update = delivery.update if delivery is not None else None
         update_id = update.get("update_id") if isinstance(update, dict) else None
-        log.error("handler.failed", route=self.context.route, seed=repr(self.seed),
-                  handler=type(self).__name__, update_id=update_id,
-                  error=f"{type(exc).__name__}: {exc}", exc_info=exc)
+        error = f"{type(exc).__name__}: {exc}"
+        ctx = self.context
+        log.error("handler.failed", route=ctx.route, seed=repr(self.seed),
+                  handler=type(self).__name__, update_id=update_id, error=error,
+                  retries_left=delivery.retries if delivery is not None else None,
+                  exc_info=exc)
+        retried = False
+        if delivery is not None and delivery.retries > 0:
+            # Our successor gets it first, before whatever reached us after it.
+            again = Deliver(update, delivery.seq, delivery.retries - 1, delivery.durable)
+            self._returned = [again, *(self._returned or ())]
+            retried = True
+        elif delivery is not None and delivery.durable and ctx.services.journal is not None:
+            log.error("journal.parked", route=ctx.route, seed=repr(self.seed),
+                      update_id=update_id, error=error)
+            ctx.services.journal.park(update, ctx.route, error)
         self._begin_closing(exc, exc)
+        return retried
 
     def _begin_closing(self, reason: BaseException, error: BaseException | None) -> None:
         """Stop accepting work, run ``on_close``, and ask the router to stop delivering."""

@@ -16,10 +16,16 @@ from pykka import ActorRef
 
 @dataclass(slots=True)
 class Deliver:
-    """Router -> handler: one update to handle. ``seq`` is the engine's own sequence."""
+    """Router -> handler: one update to handle. ``seq`` is the engine's own sequence.
+
+    ``retries``: how many more times it is handed to a fresh handler if this one fails on
+    it; ``durable``: at-least-once, so when the retries are spent it becomes a dead letter.
+    """
 
     update: Any
     seq: int
+    retries: int = 0
+    durable: bool = False
 
 
 @dataclass(slots=True, frozen=True)
@@ -44,9 +50,11 @@ class Scheduled:
 
 @dataclass(slots=True)
 class Batch:
-    """Poller/feed -> router: updates in the order they came from Telegram."""
+    """Poller/feed -> router: updates in the order they came from Telegram. A ``replay``
+    (the journal's pending updates at start) skips at-most-once routes."""
 
     updates: list[Any]
+    replay: bool = False
 
 
 @dataclass(slots=True, frozen=True)

@@ -9,6 +9,10 @@ clear error; 409 names the webhook or the other poller; 429 waits ``retry_after`
 
 Backpressure: before each fetch it waits while the updates in flight reach
 ``max_in_flight``, so a slow bot stops fetching instead of piling up memory.
+
+No loss: each batch is recorded in the journal before the next ``getUpdates`` (whose
+offset confirms the batch to Telegram) is sent; if recording fails, the offset stays and
+Telegram sends the batch again.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from actorbot.api import (
     TelegramError,
     Unauthorized,
 )
+from actorbot.journal import Journal, Keep
 
 log = structlog.get_logger("actorbot.poller")
 
@@ -76,6 +81,9 @@ class Poller(pykka.ThreadingActor):
         max_backoff: float = 30.0,
         conflict_retries: int = 5,
         on_fatal: Callable[[PollingStopped], None] | None = None,
+        journal: Journal | None = None,
+        keep: Keep | None = None,
+        offset: int | None = None,
     ) -> None:
         super().__init__()
         self.client = client
@@ -89,8 +97,14 @@ class Poller(pykka.ThreadingActor):
         self.max_backoff = max_backoff
         self.conflict_retries = conflict_retries
         self.on_fatal = on_fatal
-        self.offset: int | None = None
+        self.journal = journal
+        self.keep = keep
+        self.offset: int | None = offset
         self.stats = PollerStats()
+        self.on_state: Callable[[str, BaseException | None], None] | None = None
+        """Told ``("connected", None)`` at the first getUpdates that succeeds (after start
+        or after errors) and ``("retrying", error)`` for each failure it will retry."""
+        self._connected = False
         self._stopping = threading.Event()
         self._failures = 0
         self._conflicts = 0
@@ -124,6 +138,7 @@ class Poller(pykka.ThreadingActor):
             return self._on_error(exc)
         except Exception as exc:
             log.exception("poller.error", error=type(exc).__name__)
+            self._report("retrying", exc)
             return self._wait(self._next_backoff())
         self.stats.polls += 1
         self._conflicts = 0
@@ -131,8 +146,10 @@ class Poller(pykka.ThreadingActor):
             self.stats.errors += 1
             log.error("poller.error", error="getUpdates result is not a list",
                       result_type=type(batch).__name__)
+            self._report("retrying", None)
             return self._wait(self._next_backoff())
         self._failures = 0
+        self._report("connected", None)
         if batch:
             return self._hand_over(batch)
         return True
@@ -141,21 +158,42 @@ class Poller(pykka.ThreadingActor):
         ids = [u["update_id"] for u in batch
                if isinstance(u, dict) and type(u.get("update_id")) is int]
         newest = max(ids, default=None)
-        if newest is None or (self.offset is not None and newest < self.offset):
-            # Nothing here can move the offset: without a pause this would spin.
-            self.stats.errors += 1
-            log.warning("poller.no_progress", batch_size=len(batch), offset=self.offset)
-            return self._wait(self._next_backoff())
-        fresh = batch if self.offset is None else [
-            u for u in batch
-            if not (isinstance(u, dict) and type(u.get("update_id")) is int
-                    and u["update_id"] < self.offset)
-        ]
+        if newest is None:
+            return self._no_progress(batch)  # nothing here can move the offset
+        offset = self.offset
+        restarted = offset is not None and newest < offset
+        if restarted:
+            # Telegram starts from a random update_id after a week without updates: a new
+            # sequence, not old news (the journal still drops true duplicates).
+            log.warning("poller.new_sequence", offset=offset, newest=newest)
+            fresh = batch
+        else:
+            fresh = batch if offset is None else [
+                u for u in batch
+                if not (isinstance(u, dict) and type(u.get("update_id")) is int
+                        and u["update_id"] < offset)
+            ]
+        if self.journal is not None:
+            try:
+                fresh = self.journal.record(fresh, offset=newest + 1, keep=self.keep)
+            except Exception as exc:
+                self.stats.errors += 1
+                log.error("poller.journal_failed", error=f"{type(exc).__name__}: {exc}",
+                          batch_size=len(batch), exc_info=exc)
+                return self._wait(self._next_backoff())
+        if restarted and not fresh:
+            return self._no_progress(batch)  # the same old updates again: don't spin
         self.offset = newest + 1
         self.stats.fetched += len(fresh)
-        self.tracker.admit(len(fresh))
-        self.router.tell(Batch(fresh))
+        if fresh:
+            self.tracker.admit(len(fresh))
+            self.router.tell(Batch(fresh))
         return True
+
+    def _no_progress(self, batch: list[Any]) -> bool:
+        self.stats.errors += 1
+        log.warning("poller.no_progress", batch_size=len(batch), offset=self.offset)
+        return self._wait(self._next_backoff())
 
     def _on_error(self, exc: TelegramError) -> bool:
         stats = self.stats
@@ -166,8 +204,9 @@ class Poller(pykka.ThreadingActor):
                 return False  # our own stop ended the long poll
             if "webhook" in exc.description.lower():
                 return self._fatal(
-                    "a webhook is set for this bot: delete it (deleteWebhook) before polling, "
-                    "or run the engine in webhook mode", exc)
+                    "a webhook is set for this bot: delete it (deleteWebhook; "
+                    "Engine(delete_webhook=True) does it at start) to poll, or run the "
+                    "engine in webhook mode (webhook=Webhook(...))", exc)
             self._conflicts += 1
             if self._conflicts > self.conflict_retries:
                 return self._fatal(
@@ -175,19 +214,32 @@ class Poller(pykka.ThreadingActor):
                     "of this program?): only one may poll", exc)
             log.warning("poller.error", error="Conflict", description=exc.description,
                         attempt=self._conflicts)
+            self._report("retrying", exc)
             return self._wait(self._next_backoff())
         if isinstance(exc, Unauthorized | LoggedOut | NotFound):
             return self._fatal(f"the Bot API refused the token or URL ({exc.description})", exc)
         if isinstance(exc, RetryAfter):
             stats.rate_limited += 1
             log.warning("poller.rate_limited", retry_after=exc.retry_after)
+            self._report("retrying", exc)
             return self._wait(float(exc.retry_after))
         delay = self._next_backoff()
         fields: dict[str, Any] = {"error": type(exc).__name__, "retry_in": round(delay, 3)}
         if isinstance(exc, ApiError):
             fields["error_code"] = exc.error_code
         log.warning("poller.error", **fields)
+        self._report("retrying", exc)
         return self._wait(delay)
+
+    def _report(self, state: str, error: BaseException | None) -> None:
+        if state == "connected":
+            if self._connected:
+                return  # only the transition is news
+            self._connected = True
+        else:
+            self._connected = False
+        if self.on_state is not None:
+            self.on_state(state, error)
 
     def _next_backoff(self) -> float:
         self._failures += 1

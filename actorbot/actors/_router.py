@@ -44,11 +44,13 @@ from actorbot.actors._messages import (
 )
 from actorbot.actors._runtime import Runtime
 from actorbot.actors._sender import SenderHandle
+from actorbot.journal import DELIVERIES, Delivery, Journal
 from actorbot.seeds import SeedFunction, is_hashable
 
 if TYPE_CHECKING:
     from actorbot.actors._clock import Clock
     from actorbot.actors._tracker import InFlight
+    from actorbot.filters import AccessList
 
 log = structlog.get_logger("actorbot.router")
 
@@ -59,15 +61,22 @@ _ACTIVE, _PASSIVATING, _CLOSING, _BACKOFF = 0, 1, 2, 3
 class FailurePolicy:
     """What happens to a seed whose handler raised.
 
-    The failing update is logged and counted; the seed's next update gets a fresh handler,
-    after ``backoff`` seconds (doubling per consecutive failure up to ``max_backoff``), and
-    after ``give_up_after`` consecutive failures the seed is stopped: its updates are
-    logged and skipped until the engine restarts.
+    The failing update is logged and counted, and the seed gets a fresh handler, after
+    ``backoff`` seconds (doubling per consecutive failure up to ``max_backoff``). An
+    at-least-once update is handed to that fresh handler again, ``retries`` times at most;
+    after that it is parked as a dead letter and the seed goes on with its next update.
+    After ``give_up_after`` consecutive failures the seed is stopped: its updates are
+    parked (at-least-once) or logged and skipped until the engine restarts.
     """
 
     backoff: float = 0.0
     max_backoff: float = 60.0
     give_up_after: int | None = None
+    retries: int = 2
+
+    def __post_init__(self) -> None:
+        if self.retries < 0 or self.backoff < 0:
+            raise ValueError("retries and backoff must not be negative")
 
     def delay(self, failures: int) -> float:
         if self.backoff <= 0:
@@ -85,8 +94,12 @@ class Route:
     """Seconds without updates before the handler is asked to close; None: never."""
     name: str = ""
     on_failure: FailurePolicy = field(default_factory=FailurePolicy)
+    delivery: Delivery = "at_least_once"
+    """``at_most_once``: this route never sees replays after a restart, nor retries."""
 
     def __post_init__(self) -> None:
+        if self.delivery not in DELIVERIES:
+            raise ValueError(f"delivery must be one of {DELIVERIES}, not {self.delivery!r}")
         if not (isinstance(self.handler, type) and issubclass(self.handler, Handler)):
             raise TypeError(f"route handler must be a Handler subclass, not {self.handler!r}")
         if not callable(self.seed):
@@ -126,6 +139,7 @@ class RouterStats:
     skipped: int = 0
     malformed: int = 0
     dropped: int = 0
+    banned: int = 0
     last_update_date: int | None = None
 
 
@@ -151,6 +165,10 @@ class Router(pykka.ThreadingActor):
         *,
         tick: float | None = None,
         sweep_limit: int = 2000,
+        journal: Journal | None = None,
+        at_most_once_types: frozenset[str] = frozenset(),
+        access: AccessList | None = None,
+        bot_username: str | None = None,
     ) -> None:
         super().__init__()
         if not routes:
@@ -164,6 +182,11 @@ class Router(pykka.ThreadingActor):
         self.tick = tick if tick is not None else min([1.0, *(t / 4 for t in timeouts)])
         self.tick = max(self.tick, 0.0005)
         self.sweep_limit = sweep_limit
+        self.journal = journal
+        self.at_most_once_types = at_most_once_types
+        self.access = access
+        self.bot_username = bot_username
+        self._durable = [r.delivery == "at_least_once" for r in routes]
         self.stats = RouterStats()
         self._maps: list[OrderedDict[Any, _Entry]] = [OrderedDict() for _ in routes]
         self._services: list[RouteServices] = []
@@ -180,7 +203,9 @@ class Router(pykka.ThreadingActor):
     def on_start(self) -> None:
         self._services = [
             RouteServices(route=r.name, idle_timeout=r.idle_timeout, router=self.actor_ref,
-                          sender=self.sender, clock=self.clock, tracker=self.tracker)
+                          sender=self.sender, clock=self.clock, tracker=self.tracker,
+                          journal=self.journal, access=self.access,
+                          bot_username=self.bot_username)
             for r in self.routes
         ]
         self._tick_timer = self.clock.call_later(self.tick, self._tell_tick)
@@ -196,7 +221,7 @@ class Router(pykka.ThreadingActor):
     def on_receive(self, message: Any) -> Any:
         kind = type(message)
         if kind is Batch:
-            self._route_batch(message.updates)
+            self._route_batch(message.updates, replay=message.replay)
         elif kind is Tick:
             self._sweep()
             self._tick_timer = self.clock.call_later(self.tick, self._tell_tick)
@@ -223,13 +248,25 @@ class Router(pykka.ThreadingActor):
 
     # -- routing ----------------------------------------------------------------------------
 
-    def _route_batch(self, batch: list[Any]) -> None:
+    def _route_batch(self, batch: list[Any], *, replay: bool = False) -> None:
         now = self.clock.now()
         stats = self.stats
+        durable_routes = self._durable
+        transient_types = self.at_most_once_types
+        access = self.access
         for update in batch:
             seq = next(self._seq)
+            key = _update_id(update)
+            transient = bool(transient_types) and updates.update_type(update) in transient_types
+            if transient:
+                key = None  # at-most-once: the journal does not wait for it
+            if access is not None and self._banned(access, update):
+                self.tracker.begin(seq, 0, key)  # handled: there is nothing to do
+                continue
             targets: list[tuple[int, Any]] = []
             for index, route in enumerate(self.routes):
+                if replay and not durable_routes[index]:
+                    continue
                 try:
                     seed = route.seed(update)
                 except Exception as exc:  # noqa: BLE001 - a bad update must not stop routing
@@ -239,20 +276,35 @@ class Router(pykka.ThreadingActor):
                 if seed is not None:
                     targets.append((index, seed))
             if self._shutdown is not None:
-                targets = []
                 stats.dropped += 1
-                log.warning("router.dropped", reason="stopping", update_id=_update_id(update))
-            elif not targets:
+                log.warning("router.dropped", reason="stopping", update_id=key)
+                self.tracker.begin(seq, 1, key)
+                self.tracker.abandon(seq)  # replayed at the next start
+                continue
+            if not targets:
                 self._skipped(update)
-            self.tracker.begin(seq, len(targets))
+            self.tracker.begin(seq, len(targets), key)
             for index, seed in targets:
-                self._deliver(index, seed, Deliver(update, seq), now)
+                durable = not transient and durable_routes[index]
+                retries = self.routes[index].on_failure.retries if durable else 0
+                self._deliver(index, seed, Deliver(update, seq, retries, durable), now)
             stats.routed += 1
         if batch:  # the update lag: the newest update of the batch is enough
             inner = updates.payload(batch[-1])
             date = inner.get("date") if isinstance(inner, dict) else None
             if type(date) is int:
                 stats.last_update_date = date
+
+    def _banned(self, access: AccessList, update: Any) -> bool:
+        """Drop an update from a banned user or chat before any handler sees it."""
+        banned = access.banned_sender(update)
+        if banned is None:
+            return False
+        self.stats.banned += 1
+        self.stats.routed += 1
+        log.info("router.banned", user_id=banned, update_type=updates.update_type(update),
+                 update_id=_update_id(update))
+        return True
 
     def _skipped(self, update: Any) -> None:
         kind = updates.update_type(update)
@@ -270,7 +322,7 @@ class Router(pykka.ThreadingActor):
             anon = _Anon()
             entry = self._spawn(index, anon, seed, now, self._anon)
             if entry is None:
-                self.tracker.finish(delivery.seq)
+                self._give_up(delivery, index, "the handler could not be created")
                 return
             self._anon_route[anon] = index
             self._send(entry, delivery)
@@ -285,11 +337,11 @@ class Router(pykka.ThreadingActor):
                 log.warning("router.dropped", reason="seed stopped after failures",
                             route=route.name, seed=repr(seed),
                             update_id=_update_id(delivery.update))
-                self.tracker.finish(delivery.seq)
+                self._give_up(delivery, index, "seed stopped after failures")
                 return
             entry = self._spawn(index, seed, seed, now, handlers)
             if entry is None:
-                self.tracker.finish(delivery.seq)
+                self._give_up(delivery, index, "the handler could not be created")
                 return
         if entry.state == _ACTIVE:
             entry.last = now
@@ -465,7 +517,11 @@ class Router(pykka.ThreadingActor):
         ):
             self._given_up.add(msg.key)
             log.error("handler.gave_up", route=route.name, seed=repr(seed), failures=failures)
-            self._drop(pending, "seed stopped after failures")
+            for delivery in pending:
+                self.stats.dropped += 1
+                log.warning("router.dropped", reason="seed stopped after failures",
+                            route=route.name, update_id=_update_id(delivery.update))
+                self._give_up(delivery, index, "seed stopped after failures")
             return
         delay = route.on_failure.delay(failures)
         if delay > 0 and self._shutdown is None and type(seed) is not _Anon:
@@ -532,10 +588,17 @@ class Router(pykka.ThreadingActor):
             self._send(entry, delivery)
 
     def _drop(self, pending: list[Deliver], reason: str) -> None:
+        """Not handled because the engine stops: the journal replays them at next start."""
         for delivery in pending:
             self.stats.dropped += 1
             log.warning("router.dropped", reason=reason, update_id=_update_id(delivery.update))
-            self.tracker.finish(delivery.seq)
+            self.tracker.abandon(delivery.seq)
+
+    def _give_up(self, delivery: Deliver, index: int, error: str) -> None:
+        """This route will never handle ``delivery``: park it if it was owed at least once."""
+        if delivery.durable and self.journal is not None:
+            self.journal.park(delivery.update, self.routes[index].name, error)
+        self.tracker.finish(delivery.seq)
 
     # -- shutdown ---------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ import structlog
 from pykka import ActorDeadError, ActorRef
 
 from actorbot._ratelimit import TokenBucket, is_charged, is_private_chat
+from actorbot.actors._tracker import InFlight, holding
 from actorbot.api import (
     ChatMigrated,
     Client,
@@ -145,6 +146,7 @@ class Call:
     created: float = 0.0
     attempts: int = 0
     also: list[Call] | None = None  # coalesced calls that share this call's outcome
+    held: tuple[InFlight, int] | None = None  # the update this call holds open
 
 
 @dataclass(slots=True)
@@ -199,6 +201,12 @@ def _settle(call: Call, result: Any, error: BaseException | None) -> None:
             each.future.set_exception((type(error), error, error.__traceback__))
         if each.notify is not None:
             _tell(each.notify, CallResult(each.tag, each.method, result, error))
+        if each.held is not None:
+            tracker, seq = each.held
+            if isinstance(error, SenderStopped):
+                tracker.abandon(seq)  # never sent: the update is replayed at next start
+            else:
+                tracker.finish(seq)
 
 
 class _Workers:
@@ -680,11 +688,15 @@ def submit(
     if not slots.acquire(blocking=block):
         raise SenderQueueFull(f"{method}: the sender's queue is full")
     call = Call(method, {k: v for k, v in params.items() if v is not None},
-                notify=notify, tag=tag, options=options)
+                notify=notify, tag=tag, options=options, held=holding())
+    if call.held is not None:  # a handler is handling an update: it is done once we are
+        call.held[0].hold(call.held[1])
     try:
         sender.tell(call)
     except ActorDeadError:
         slots.release()
+        if call.held is not None:
+            call.held[0].finish(call.held[1])
         raise SenderStopped(f"{method}: the sender is not running") from None
     return call.future
 

@@ -5,6 +5,11 @@ count includes batches the router has not looked at yet and the poller's bound i
 The router then says how many handlers each update reaches and the handlers finish it. A
 lock and a condition instead of messages: a per-update "done" message to the router would
 double its traffic.
+
+An update is finished when every handler it reached returned from it *and* every Bot API
+call those handlers made while handling it has resolved: only then is its reply out, so
+only then may the journal forget it. While a handler runs an update, :func:`holding`
+names it, and the sender holds the update open for each call made meanwhile.
 """
 
 from __future__ import annotations
@@ -13,6 +18,14 @@ import threading
 import time
 from collections.abc import Callable
 
+_running = threading.local()
+
+
+def holding() -> tuple[InFlight, int] | None:
+    """The update the calling thread's handler is handling, if any (see :meth:`run`)."""
+    held: tuple[InFlight, int] | None = getattr(_running, "held", None)
+    return held
+
 
 class InFlight:
     """Counts updates in flight; ``wait_below`` and ``wait_idle`` block without polling."""
@@ -20,10 +33,13 @@ class InFlight:
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
         self._remaining: dict[int, int] = {}
+        self._keys: dict[int, int] = {}
+        self._abandoned: set[int] = set()
         self.admitted = 0
         self.finished = 0
-        self.on_finished: Callable[[int], None] | None = None
-        """Called (outside the lock) with each seq when all its handlers are done."""
+        self.on_acked: Callable[[int], None] | None = None
+        """Called (outside the lock) with the key given to :meth:`begin` once every handler
+        finished the update, unless one of them :meth:`abandon`-ed it."""
         self.congested: Callable[[], bool] | None = None
         """Also hold fetching while this says so (the sender's queue is long); whoever
         makes it false again calls :meth:`poke`."""
@@ -36,13 +52,26 @@ class InFlight:
         with self._cond:
             self.admitted += count
 
-    def begin(self, seq: int, handlers: int) -> None:
-        """``seq`` entered the engine and will be finished ``handlers`` times (0: done)."""
+    def begin(self, seq: int, handlers: int, key: int | None = None) -> None:
+        """``seq`` entered the engine and will be finished ``handlers`` times (0: done);
+        ``key`` (its ``update_id``) is what :attr:`on_acked` is told."""
         if handlers <= 0:
-            self._done(seq)
+            with self._cond:
+                self.finished += 1
+                self._cond.notify_all()
+            if key is not None and self.on_acked is not None:
+                self.on_acked(key)
             return
         with self._cond:
             self._remaining[seq] = handlers
+            if key is not None:
+                self._keys[seq] = key
+
+    def hold(self, seq: int) -> None:
+        """One more :meth:`finish` is due for ``seq`` (a call made while handling it)."""
+        with self._cond:
+            if seq in self._remaining:
+                self._remaining[seq] += 1
 
     def finish(self, seq: int) -> None:
         with self._cond:
@@ -53,17 +82,30 @@ class InFlight:
                 self._remaining[seq] = left - 1
                 return
             del self._remaining[seq]
+            key = self._keys.pop(seq, None)
+            if self._abandoned and seq in self._abandoned:
+                self._abandoned.discard(seq)
+                key = None
             self.finished += 1
             self._cond.notify_all()
-        if self.on_finished is not None:
-            self.on_finished(seq)
+        if key is not None and self.on_acked is not None:
+            self.on_acked(key)
 
-    def _done(self, seq: int) -> None:
+    def abandon(self, seq: int) -> None:
+        """Finish ``seq`` for this handler without acknowledging the update: it was not
+        handled (the engine is stopping) and the journal must replay it."""
         with self._cond:
-            self.finished += 1
-            self._cond.notify_all()
-        if self.on_finished is not None:
-            self.on_finished(seq)
+            if seq in self._remaining:
+                self._abandoned.add(seq)
+        self.finish(seq)
+
+    def run(self, seq: int) -> None:
+        """The calling thread now handles ``seq`` (None-able via :meth:`ran`)."""
+        _running.held = (self, seq)
+
+    @staticmethod
+    def ran() -> None:
+        _running.held = None
 
     def poke(self) -> None:
         """Wake the waiters to look again (``congested`` changed)."""

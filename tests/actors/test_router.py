@@ -3,6 +3,7 @@ failure policies, several routes, unhashable seeds. Updates enter with ``engine.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -68,15 +69,19 @@ def fresh_journal() -> None:
     J.events.clear()
 
 
+SERIALS = itertools.count()
+
+
 class Talker(ChatHandler):
     keep_alive_once: ClassVar[bool] = False
 
     def on_open(self, update: Any) -> None:
         self.asked = False
-        J.add("open", self.chat_id, id(self))
+        self.serial = next(SERIALS)  # not id(self): a freed handler's id may come back
+        J.add("open", self.chat_id, self.serial)
 
     def on_chat_message(self, msg: dict[str, Any]) -> None:
-        J.add("msg", self.chat_id, msg["text"], id(self))
+        J.add("msg", self.chat_id, msg["text"], self.serial)
         if msg["text"] == "/bye":
             self.close()
         elif msg["text"] == "remind":
@@ -102,7 +107,7 @@ class Talker(ChatHandler):
               result.result["text"] if result.ok else type(result.error).__name__)
 
     def on_close(self, reason: BaseException) -> None:
-        J.add("close", self.chat_id, type(reason).__name__, id(self))
+        J.add("close", self.chat_id, type(reason).__name__, getattr(self, "serial", None))
 
 
 @pytest.fixture
@@ -222,7 +227,7 @@ def test_results_come_back_as_messages(run: Any, tg: FakeBotApi) -> None:
 
 
 def test_backoff_holds_the_seed_then_replays(run: Any, clock: ManualClock) -> None:
-    engine = run(Route(per_chat_id(), Talker, on_failure=FailurePolicy(backoff=5)))
+    engine = run(Route(per_chat_id(), Talker, on_failure=FailurePolicy(backoff=5, retries=0)))
     engine.feed(msg(1, "boom", 1))
     settle(engine)
     # The backoff starts when the router learns the handler closed: only then may time move.
@@ -238,7 +243,8 @@ def test_backoff_holds_the_seed_then_replays(run: Any, clock: ManualClock) -> No
 
 
 def test_failure_logs_route_seed_and_update_id(run: Any) -> None:
-    engine = run(Route(per_chat_id(), Talker, name="talk"))
+    engine = run(Route(per_chat_id(), Talker, name="talk",
+                       on_failure=FailurePolicy(retries=0)))
     with capture_logs() as logs:
         engine.feed(msg(7, "boom", 41))
         settle(engine)

@@ -2,26 +2,68 @@ from __future__ import annotations
 
 import threading
 
-from actorbot.actors._tracker import InFlight
+from actorbot.actors._tracker import InFlight, holding
 
 
-def test_an_update_is_done_when_every_handler_finished() -> None:
+def test_an_update_is_acked_when_every_handler_finished() -> None:
     tracker = InFlight()
-    done: list[int] = []
-    tracker.on_finished = done.append
-    tracker.admit(2)
-    tracker.begin(1, 3)
-    tracker.begin(2, 0)  # reached no handler: done at once
-    assert done == [2]
-    assert len(tracker) == 1
+    acked: list[int] = []
+    tracker.on_acked = acked.append
+    tracker.admit(3)
+    tracker.begin(1, 3, key=101)
+    tracker.begin(2, 0, key=102)  # reached no handler: done at once
+    tracker.begin(3, 1)  # no key (malformed or at-most-once): finished, never acked
+    assert acked == [102]
+    assert len(tracker) == 2
+    tracker.finish(3)
     tracker.finish(1)
     tracker.finish(1)
-    assert done == [2]
+    assert acked == [102]
     tracker.finish(1)
-    assert done == [2, 1]
+    assert acked == [102, 101]
     assert len(tracker) == 0
     tracker.finish(1)  # a stray finish changes nothing
-    assert tracker.finished == 2
+    assert tracker.finished == 3
+
+
+def test_calls_made_while_handling_hold_the_update_open() -> None:
+    tracker = InFlight()
+    acked: list[int] = []
+    tracker.on_acked = acked.append
+    tracker.admit(1)
+    tracker.begin(7, 1, key=70)
+    tracker.run(7)
+    assert holding() == (tracker, 7)
+    tracker.hold(7)  # what the sender does for each call
+    tracker.hold(7)
+    InFlight.ran()
+    assert holding() is None
+    tracker.finish(7)  # the handler returned ...
+    tracker.finish(7)  # ... one call resolved
+    assert acked == []
+    assert len(tracker) == 1
+    tracker.finish(7)  # ... and the other
+    assert acked == [70]
+    tracker.hold(7)  # too late to hold a finished update: nothing happens
+    assert len(tracker) == 0
+
+
+def test_an_abandoned_update_is_finished_but_not_acked() -> None:
+    tracker = InFlight()
+    acked: list[int] = []
+    tracker.on_acked = acked.append
+    tracker.admit(2)
+    tracker.begin(1, 2, key=11)
+    tracker.begin(2, 1, key=12)
+    tracker.finish(1)
+    tracker.abandon(1)  # the second handler never got to it: replay it at the next start
+    tracker.abandon(2)
+    assert acked == []
+    assert tracker.wait_idle(timeout=0)
+    tracker.admit(1)
+    tracker.begin(1, 1, key=13)  # a seq used again later is acked normally
+    tracker.finish(1)
+    assert acked == [13]
 
 
 def test_waiters_wake_when_work_finishes() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -12,12 +13,16 @@ import pytest
 import requests
 
 from actorbot.testing import FakeBotApi
-from actorbot.testing._webhook import is_local_http
+from actorbot.testing._webhook import backoff, delivery_key, is_local_http
 from tests.testing.fake_helpers import Api
 
 
 class Receiver(ThreadingHTTPServer):
-    """Collects webhook POSTs; answers 500 to the first ``fail`` of them."""
+    """Collects webhook POSTs; answers 500 to the first ``fail`` of them.
+
+    ``gate(update)`` runs before each answer (outside the lock); False answers 500.
+    ``active`` counts requests being answered, overall and per chat, with their peaks.
+    """
 
     daemon_threads = False  # server_close() joins the request threads
 
@@ -26,6 +31,20 @@ class Receiver(ThreadingHTTPServer):
         self.received: list[tuple[dict[str, Any], str | None]] = []
         self.fail = 0
         self.lock = threading.Lock()
+        self.gate: Callable[[dict[str, Any]], bool] | None = None
+        self.active: Counter[int | None] = Counter()
+        self.peak: Counter[int | None] = Counter()  # key None: all chats together
+
+    def enter(self, chat: int | None) -> None:
+        with self.lock:
+            for key in (chat, None):
+                self.active[key] += 1
+                self.peak[key] = max(self.peak[key], self.active[key])
+
+    def leave(self, chat: int | None) -> None:
+        with self.lock:
+            self.active[chat] -= 1
+            self.active[None] -= 1
 
     @property
     def url(self) -> str:
@@ -37,8 +56,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        update = json.loads(body)
+        chat = update.get("message", {}).get("chat", {}).get("id")
+        self.server.enter(chat)
+        gate = self.server.gate
+        passed = gate is None or gate(update)
+        self.server.leave(chat)
         with self.server.lock:
-            failing = self.server.fail > 0
+            failing = self.server.fail > 0 or not passed
             self.server.fail -= 1
             if not failing:
                 secret = self.headers.get("X-Telegram-Bot-Api-Secret-Token")
@@ -128,6 +153,77 @@ def test_delivery_can_be_disabled(api: Api, receiver: Receiver) -> None:
         tg.inject_message(1, "x")
         assert not tg.wait_for(lambda: tg.pending_update_count == 0, timeout=0.2)
     assert receiver.received == []
+
+
+def texts(receiver: Receiver, chat: int | None = None) -> list[str]:
+    with receiver.lock:
+        return [u["message"]["text"] for u, _ in receiver.received
+                if chat is None or u["message"]["chat"]["id"] == chat]
+
+
+def test_chats_are_delivered_in_parallel_up_to_max_connections(
+    tg: FakeBotApi, api: Api, receiver: Receiver
+) -> None:
+    barrier = threading.Barrier(4, timeout=10)  # breaks unless 4 POSTs are open at once
+    receiver.gate = lambda update: barrier.wait() >= 0
+    for chat in range(1, 9):
+        tg.inject_message(chat, f"to {chat}")
+    assert api("setWebhook", url=receiver.url, max_connections=4).ok
+    assert tg.wait_for(lambda: len(receiver.received) == 8, timeout=20)
+    assert receiver.peak[None] == 4
+    assert tg.stats["webhook_max_parallel"] == 4
+    assert "webhook_failed" not in tg.stats
+    assert sorted(texts(receiver)) == sorted(f"to {chat}" for chat in range(1, 9))
+
+
+def test_one_update_at_a_time_per_chat_in_order(
+    tg: FakeBotApi, api: Api, receiver: Receiver
+) -> None:
+    hold = threading.Event()  # never set: each answer takes 20 ms, so overlaps would show
+    receiver.gate = lambda update: not hold.wait(0.02)
+    for n in range(6):
+        for chat in (1, 2, 3):
+            tg.inject_message(chat, f"{chat}.{n}")
+    assert api("setWebhook", url=receiver.url, max_connections=10).ok
+    assert tg.wait_for(lambda: len(receiver.received) == 18, timeout=20)
+    for chat in (1, 2, 3):
+        assert receiver.peak[chat] == 1
+        assert texts(receiver, chat) == [f"{chat}.{n}" for n in range(6)]
+    assert receiver.peak[None] == 3
+    assert tg.wait_for(lambda: tg.pending_update_count == 0, timeout=10)
+
+
+def test_a_failing_chat_is_retried_without_holding_up_the_others(
+    tg: FakeBotApi, api: Api, receiver: Receiver
+) -> None:
+    other_arrived = threading.Event()
+    attempts = Counter[str]()
+
+    def gate(update: dict[str, Any]) -> bool:
+        if update["message"]["chat"]["id"] == 2:
+            other_arrived.set()
+            return True
+        attempts[update["message"]["text"]] += 1
+        # chat 1 fails once, and then until chat 2 got through
+        return other_arrived.is_set() and attempts[update["message"]["text"]] > 1
+
+    receiver.gate = gate
+    tg.inject_message(1, "1.a")
+    tg.inject_message(1, "1.b")
+    tg.inject_message(2, "2.a")
+    assert api("setWebhook", url=receiver.url).ok
+    assert tg.wait_for(lambda: len(receiver.received) == 3, timeout=20)
+    assert texts(receiver) == ["2.a", "1.a", "1.b"]
+    assert tg.stats["webhook_failed"] >= 1
+    assert receiver.peak[1] == 1
+
+
+def test_delivery_key_and_backoff() -> None:
+    assert delivery_key({"update_id": 1, "message": {"chat": {"id": 5}}}) == ("chat", 5)
+    assert delivery_key({"update_id": 1, "inline_query": {"from": {"id": 7}}}) == ("chat", 7)
+    assert delivery_key({"update_id": 1, "poll": {"id": "x"}}) == ("other", None)
+    assert delivery_key([]) == ("other", None)
+    assert [backoff(n) for n in (1, 2, 3, 10)] == [0.05, 0.1, 0.2, 1.0]
 
 
 @pytest.mark.parametrize(

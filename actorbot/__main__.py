@@ -1,0 +1,5 @@
+"""``python -m actorbot``: the ``actorbot`` command."""
+
+from actorbot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,248 @@
+"""Bot commands declared on handler classes, dispatched and synced to Telegram.
+
+::
+
+    class Bot(ChatHandler):
+        @command("start", "Start the bot")
+        def start(self, msg, args):
+            self.sender.send_message(f"hello {args}")
+
+A message whose ``bot_command`` entity sits at offset 0 (``/start payload``, or
+``/start@this_bot payload`` in groups) runs the decorated method with the message and the
+text after the command; commands meant for another bot and unknown ones reach
+``on_chat_message`` as ordinary messages. The engine publishes every declared command with
+``setMyCommands`` at start, per scope and language, only where ``getMyCommands`` differs,
+so a restart does not rewrite an unchanged menu.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, TypeVar
+
+import structlog
+
+from actorbot.api import Client
+
+log = structlog.get_logger("actorbot.commands")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_TRIGGER: Final = re.compile(r"[a-z0-9_]{1,32}")
+_MARK: Final = "__actorbot_commands__"
+_TABLE: Final = "_actorbot_command_table"
+
+
+@dataclass(frozen=True, slots=True)
+class BotCommand:
+    """One declared command; ``method`` is the handler method that runs it."""
+
+    trigger: str
+    description: str
+    scope: Mapping[str, Any] | None = None
+    """A BotCommandScope; None is the default scope."""
+    languages: Mapping[str, str] = field(default_factory=dict)
+    """Descriptions per IETF language code, for users with that language."""
+    hidden: bool = False
+    """Dispatched, but not published in the menu."""
+    method: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandText:
+    """A command message taken apart: ``/name@mention args``."""
+
+    name: str
+    mention: str | None
+    args: str
+
+
+def command(
+    trigger: str,
+    description: str,
+    *,
+    scope: Mapping[str, Any] | str | None = None,
+    languages: Mapping[str, str] | None = None,
+    hidden: bool = False,
+) -> Callable[[F], F]:
+    """Declare a handler method ``(self, msg, args)`` as the command ``/trigger``.
+
+    ``scope`` is a BotCommandScope (``{"type": "all_private_chats"}``, or just its type);
+    decorators stack to give one method several triggers.
+    """
+    trigger = trigger.removeprefix("/")
+    if not _TRIGGER.fullmatch(trigger):
+        raise ValueError(f"a command is 1-32 lowercase letters, digits or _: {trigger!r}")
+    texts = [description, *(languages or {}).values()]
+    if not all(isinstance(t, str) and 1 <= len(t) <= 256 for t in texts):
+        raise ValueError(f"/{trigger}: a description is 1-256 characters")
+    if isinstance(scope, str):
+        scope = {"type": scope}
+    declared = BotCommand(trigger, description, dict(scope) if scope else None,
+                          dict(languages or {}), hidden)
+
+    def mark(func: F) -> F:
+        marks: list[BotCommand] = [*getattr(func, _MARK, ()), declared]
+        setattr(func, _MARK, marks)
+        return func
+
+    return mark
+
+
+def commands_of(cls: type) -> Mapping[str, BotCommand]:
+    """The commands a handler class declares or inherits, by trigger (cached per class).
+
+    Raises TypeError if a command's method replaces a base class attribute: ``def
+    start(...)`` would hide the actor's ``start()`` and no handler could be spawned.
+    """
+    table: Mapping[str, BotCommand] | None = cls.__dict__.get(_TABLE)
+    if table is None:
+        found: dict[str, BotCommand] = {}
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                marks = getattr(value, _MARK, ())
+                if marks:
+                    _check_not_shadowing(klass, name)
+                for declared in marks:
+                    found[declared.trigger] = replace(declared, method=name)
+        table = found
+        setattr(cls, _TABLE, table)
+    return table
+
+
+def _check_not_shadowing(klass: type, name: str) -> None:
+    for base in klass.__mro__[1:]:
+        if name in vars(base) and not getattr(vars(base)[name], _MARK, ()):
+            raise TypeError(
+                f"{klass.__name__}.{name} would replace {base.__name__}.{name}: give the "
+                f"command's method another name (e.g. {name}_command)")
+
+
+def parse_command(msg: Any) -> CommandText | None:
+    """``msg``'s command, if its text starts with a ``bot_command`` entity."""
+    text = msg.get("text") if isinstance(msg, dict) else None
+    entities = msg.get("entities") if isinstance(msg, dict) else None
+    if not isinstance(text, str) or not text.startswith("/") or not isinstance(entities, list):
+        return None
+    length = next((e.get("length") for e in entities if isinstance(e, dict)
+                   and e.get("type") == "bot_command" and e.get("offset") == 0), None)
+    ascii_only = text.isascii()
+    units = len(text) if ascii_only else len(text.encode("utf-16-le")) // 2
+    if type(length) is not int or not 2 <= length <= units:
+        return None
+    raw = text[:length] if ascii_only else (
+        text.encode("utf-16-le")[: 2 * length].decode("utf-16-le", errors="replace"))
+    if not text.startswith(raw):
+        return None
+    name, _, mention = raw[1:].partition("@")
+    return CommandText(name.lower(), mention or None, text[len(raw):].strip())
+
+
+def dispatch_command(handler: object, msg: Any, bot_username: str | None) -> bool:
+    """Run ``handler``'s method for ``msg``'s command; False if it has none for it (or the
+    command names another bot), so the message goes to the usual hook."""
+    table = commands_of(type(handler))
+    if not table:
+        return False
+    parsed = parse_command(msg)
+    if parsed is None:
+        return False
+    if parsed.mention and bot_username and parsed.mention.lower() != bot_username.lower():
+        return False
+    declared = table.get(parsed.name)
+    if declared is None:
+        return False
+    getattr(handler, declared.method)(msg, parsed.args)
+    return True
+
+
+# -- publishing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CommandList:
+    """What ``setMyCommands`` should hold for one scope and language ("" for all)."""
+
+    scope: Mapping[str, Any] | None
+    language: str
+    commands: list[dict[str, str]]
+
+
+def _handler_classes(handlers: Iterable[object]) -> list[type]:
+    classes: list[type] = []
+    for item in handlers:
+        cls = getattr(item, "handler", item)  # a Route, or a handler class
+        if isinstance(cls, type) and cls not in classes:
+            classes.append(cls)
+    return classes
+
+
+def declared_commands(handlers: Iterable[object]) -> list[CommandList]:
+    """The menus the handler classes (or routes) declare: per scope, the commands in
+    declaration order, then one list per language any of them is translated to (falling
+    back to the default description, since Telegram shows a language's list instead of
+    the default one). The first class to declare a trigger in a scope wins."""
+    scopes: dict[str, tuple[Mapping[str, Any] | None, dict[str, BotCommand]]] = {}
+    for cls in _handler_classes(handlers):
+        for declared in commands_of(cls).values():
+            if declared.hidden:
+                continue
+            key = json.dumps(declared.scope or {"type": "default"}, sort_keys=True)
+            scopes.setdefault(key, (declared.scope, {}))[1].setdefault(declared.trigger,
+                                                                        declared)
+    lists = []
+    for scope, by_trigger in scopes.values():
+        languages = sorted({lang for c in by_trigger.values() for lang in c.languages})
+        for lang in ["", *languages]:
+            lists.append(CommandList(scope, lang, [
+                {"command": c.trigger, "description": c.languages.get(lang, c.description)}
+                for c in by_trigger.values()]))
+    return lists
+
+
+def sync_commands(client: Client, handlers: Iterable[object]) -> list[CommandList]:
+    """Publish the declared commands: ``setMyCommands`` only for the scopes and languages
+    whose ``getMyCommands`` differs. Returns the lists it set; API errors propagate."""
+    changed = []
+    for wanted in declared_commands(handlers):
+        lang = wanted.language or None
+        current = client.get_my_commands(scope=wanted.scope, language_code=lang)
+        have = [{"command": c.get("command"), "description": c.get("description")}
+                for c in current if isinstance(c, dict)] if isinstance(current, list) else None
+        if have == wanted.commands:
+            continue
+        client.set_my_commands(wanted.commands, scope=wanted.scope, language_code=lang)
+        changed.append(wanted)
+        log.info("commands.synced", scope=(wanted.scope or {}).get("type", "default"),
+                 language=wanted.language, commands=len(wanted.commands))
+    return changed
+
+
+def prepare_commands(
+    client: Client,
+    handlers: Iterable[object],
+    *,
+    sync: bool,
+    on_error: Callable[[BaseException], None] | None = None,
+) -> str | None:
+    """At engine start: the bot's username (to tell ``/cmd@this_bot`` from another bot's),
+    and the menu synced if ``sync``. Only when some handler declares commands; a failure is
+    logged and told to ``on_error``, not fatal (the bot still answers; the menu waits for
+    the next start)."""
+    if not any(commands_of(cls) for cls in _handler_classes(handlers)):
+        return None
+    username: str | None = None
+    try:
+        me = client.get_me()
+        name = me.get("username") if isinstance(me, dict) else None
+        username = name if isinstance(name, str) else None
+        if sync:
+            sync_commands(client, handlers)
+    except Exception as exc:  # noqa: BLE001 - a menu is not worth failing start()
+        log.warning("commands.sync_failed", error=f"{type(exc).__name__}: {exc}")
+        if on_error is not None:
+            on_error(exc)
+    return username

@@ -1,0 +1,39 @@
+"""A bot for tests that kill it: echoes every message's text, journal on disk.
+
+Run as ``python -m tests.bots.echo_bot JOURNAL_PATH BASE_URL`` with the token in
+``ACTORBOT_TEST_TOKEN``; prints ``ready`` once polling, stops gracefully on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import structlog
+
+from actorbot import ChatHandler, Engine, RateLimits, Route, per_chat_id
+
+
+class Echo(ChatHandler):
+    def on_chat_message(self, msg: dict[str, Any]) -> None:
+        self.sender.send_message(msg["text"])
+
+
+def main() -> None:
+    journal, base_url = sys.argv[1:3]
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    engine = Engine(os.environ["ACTORBOT_TEST_TOKEN"], [Route(per_chat_id(), Echo)],
+                    base_url=base_url, journal=journal, poll_timeout=1, stats_interval=None,
+                    rate_limits=RateLimits.unlimited(), max_in_flight=500)
+    engine.start()
+    print("ready", flush=True)
+    engine.run_forever()
+    stats = engine.stats()
+    print(f"stopped pending={stats['journal_pending']} in_flight={stats['in_flight']}",
+          flush=True)
+
+
+if __name__ == "__main__":
+    main()
