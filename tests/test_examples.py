@@ -55,6 +55,17 @@ def test_monitor_logs_every_update_without_text() -> None:
     assert "TEST-token" not in out + result.stderr
 
 
+def test_telepot_counter_runs_unchanged_telepot_code() -> None:
+    result = run("telepot_counter.py")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "chat 1001: bot answered ['1', '2', '3', '1']" in out
+    assert "chat 1002: bot answered ['1']" in out
+    assert "idle for 0.3 s: 2 delegates closed" in out
+    assert "stopped cleanly: True" in out
+    assert "TEST-token" not in out + result.stderr
+
+
 def test_webhook_bot_mounted_in_a_wsgi_site() -> None:
     result = run("webhook_wsgi.py")
     assert result.returncode == 0, result.stderr
