@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from actorbot.api import Client, ConnectionLost
+from actorbot.api import Client, ConnectionLost, RetryAfter
 from actorbot.api._transport import JsonTransport, usable_for
 from actorbot.testing import FakeBotApi
 
@@ -138,3 +138,55 @@ def test_a_proxy_in_the_environment_goes_through_requests(
     assert isinstance(transport, JsonTransport)
     assert TOKEN not in repr(transport)
     assert not usable_for("ftp://example.org")
+
+
+CHUNKED = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"a;ext=1\r\n{\"ok\":true\r\n10\r\n,\"result\":[1,2]}\r\n0\r\nX-Trailer: y\r\n\r\n")
+UNTIL_CLOSE = b'HTTP/1.0 200 OK\r\n\r\n{"ok":true,"result":"old"}'
+
+
+@pytest.mark.parametrize(("answer", "result", "reusable"), [
+    (CHUNKED, [1, 2], True),
+    (UNTIL_CLOSE, "old", False),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 27\r\nConnection: close\r\n\r\n"
+     b'{"ok":true,"result":"bye"} ', "bye", False),
+])
+def test_answer_framings(answer: bytes, result: object, reusable: bool) -> None:
+    srv = OneShotServer(answer=answer)
+    try:
+        with Client(TOKEN, base_url=f"http://127.0.0.1:{srv.port}") as client:
+            assert client.call("getMe") == result
+            assert client._fast is not None
+            assert len(client._fast._idle) == reusable
+    finally:
+        srv.close()
+
+
+@pytest.mark.parametrize("answer", [
+    b"SMTP ready\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX-Big: " + b"x" * 70_000 + b"\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+])
+def test_what_is_not_http_is_a_lost_connection(answer: bytes) -> None:
+    srv = OneShotServer(answer=answer)
+    try:
+        with Client(TOKEN, base_url=f"http://127.0.0.1:{srv.port}") as client, \
+                pytest.raises(ConnectionLost):
+            client.call("getMe")
+    finally:
+        srv.close()
+
+
+def test_retry_after_header_is_read_case_insensitively() -> None:
+    body = b'{"ok":false,"error_code":429,"description":"Too Many Requests"}'
+    answer = (b"HTTP/1.1 429 Too Many Requests\r\nretry-AFTER: 7\r\nContent-Length: "
+              + str(len(body)).encode() + b"\r\n\r\n" + body)
+    srv = OneShotServer(answer=answer)
+    try:
+        with Client(TOKEN, base_url=f"http://127.0.0.1:{srv.port}") as client:
+            with pytest.raises(RetryAfter) as info:
+                client.call("sendMessage", chat_id=1, text="x")
+            assert info.value.retry_after == 7
+    finally:
+        srv.close()
