@@ -28,9 +28,11 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import math
 import queue
 import random
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ import structlog
 from pykka import ActorDeadError, ActorRef
 
 from actorbot._ratelimit import TokenBucket, is_charged, is_private_chat
+from actorbot.actors._future import CallFuture
 from actorbot.actors._tracker import InFlight, holding
 from actorbot.api import (
     ChatMigrated,
@@ -59,6 +62,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger("actorbot.sender")
 
 _PRIORITY: Final = frozenset({"answerCallbackQuery", "answerInlineQuery"})
+_BASE_CONNECTIONS: Final = 8  # calls at once while round trips are short ...
+_SHORT_RTT: Final = 0.005  # ... i.e. up to this long; then more, in proportion
+_RTT_WINDOW: Final = 100  # calls per window of the round-trip estimate
 _COALESCE: Final = frozenset({"editMessageText", "editMessageCaption",
                               "editMessageReplyMarkup", "editMessageMedia"})
 _UNSAFE_PREFIXES: Final = ("send", "forward", "copy", "create", "post", "upload", "gift",
@@ -139,7 +145,7 @@ class Call:
 
     method: str
     params: dict[str, Any]
-    future: pykka.Future[Any] = field(default_factory=pykka.ThreadingFuture)
+    future: pykka.Future[Any] = field(default_factory=CallFuture)
     notify: ActorRef[Any] | None = None
     tag: Any = None
     options: CallOptions = _DEFAULT_OPTIONS
@@ -217,22 +223,54 @@ class _Workers:
         self._client = client
         self._sender = sender
         self._jobs: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._work, name=f"actorbot-http-{i}")
-                         for i in range(count)]
-        for thread in self._threads:
-            thread.start()
+        self._max = count
+        self._threads: list[threading.Thread] = []
+        # The shortest round trip of the last two windows of calls: the link's latency,
+        # without the queueing a busy server (or our own load) adds to the average.
+        self._window_min = self._last_min = 0.0
+        self._window_calls = 0
 
-    def submit(self, call: Call) -> None:
+    @property
+    def rtt(self) -> float:
+        return min(self._window_min, self._last_min)
+
+    def _sample(self, seconds: float) -> None:
+        # Updated racily by the workers: a hint for the limit, not a measurement.
+        if self._window_calls == 0 or seconds < self._window_min:
+            self._window_min = seconds
+        self._window_calls += 1
+        if self._window_calls >= _RTT_WINDOW:
+            self._last_min, self._window_calls = self._window_min, 0
+
+    def limit(self) -> int:
+        """Calls to run at once: a few connections while round trips are short (more
+        threads would only fight over the GIL), more as they grow, to hide the latency."""
+        wanted = math.ceil(_BASE_CONNECTIONS * self.rtt / _SHORT_RTT)
+        return max(min(wanted, self._max), min(_BASE_CONNECTIONS, self._max))
+
+    def submit(self, call: Call, in_flight: int) -> None:
+        """Queue ``call``; ``in_flight`` (this one included) says how many run at once.
+
+        Threads start as concurrency first needs them, up to ``count``: a quiet bot keeps
+        one or two, a busy bot on a slow link gets enough to hide the round trip.
+        """
+        if in_flight > len(self._threads) and len(self._threads) < self._max:
+            thread = threading.Thread(target=self._work,
+                                      name=f"actorbot-http-{len(self._threads)}")
+            self._threads.append(thread)
+            thread.start()
         self._jobs.put(call)
 
     def _work(self) -> None:
         while (call := self._jobs.get()) is not None:
             result: Any = None
             error: BaseException | None = None
+            started = time.perf_counter()
             try:
                 result = self._client.request(call.method, call.params)
             except Exception as exc:  # noqa: BLE001 - every outcome goes back to the sender
                 error = exc
+            self._sample(time.perf_counter() - started)
             try:
                 self._sender.tell(_Done(call, result, error))
             except ActorDeadError:
@@ -418,7 +456,9 @@ class Sender(pykka.ThreadingActor):
                 self._ready.append(chat)
         if self._sleeping:  # the next sleeper must be woken too, not only the first one
             self._schedule_wake(self._sleeping[0][0])
-        while self._priority and stats.in_flight < self.worker_count:
+        assert self._workers is not None
+        limit = self._workers.limit()
+        while self._priority and stats.in_flight < limit:
             call = self._priority.popleft()
             stats.queued -= 1
             if now - call.created > self.answer_deadline:
@@ -431,7 +471,7 @@ class Sender(pykka.ThreadingActor):
         self._global.refill(now)
         self._paid.refill(now)
         blocked: list[_Chat] = []
-        while self._ready and stats.in_flight < self.worker_count:
+        while self._ready and stats.in_flight < limit:
             chat = self._ready.popleft()
             if chat.busy or not chat.queue:
                 continue
@@ -473,7 +513,7 @@ class Sender(pykka.ThreadingActor):
         self.stats.in_flight += 1
         self.stats.calls += 1
         assert self._workers is not None
-        self._workers.submit(call)
+        self._workers.submit(call, self.stats.in_flight)
 
     def _schedule_wake(self, when: float) -> None:
         if self._wake is not None and self._wake_at <= when:
