@@ -118,7 +118,7 @@ class Engine:
         clock: Clock | None = None,
         sweep_limit: int = 2000,
         rate_limits: RateLimits | None = None,
-        http_workers: int = 64,
+        http_workers: int = 256,
         max_queue: int = 10_000,
         block_when_full: bool = False,
         journal: Journal | str | os.PathLike[str] | None = None,

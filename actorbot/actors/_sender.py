@@ -63,7 +63,7 @@ log = structlog.get_logger("actorbot.sender")
 
 _PRIORITY: Final = frozenset({"answerCallbackQuery", "answerInlineQuery"})
 _BASE_CONNECTIONS: Final = 8  # calls at once while round trips are short ...
-_SHORT_RTT: Final = 0.005  # ... i.e. up to this long; then more, in proportion
+_SHORT_RTT: Final = 0.002  # ... i.e. up to this long; then more, in proportion
 _RTT_WINDOW: Final = 100  # calls per window of the round-trip estimate
 _COALESCE: Final = frozenset({"editMessageText", "editMessageCaption",
                               "editMessageReplyMarkup", "editMessageMedia"})
