@@ -1,6 +1,7 @@
 """The counter bot for benchmarks/counter.py: each reply is the chat's message count.
 
-Run by the harness as ``python actorbot_counter.py RUNTIME TOKEN BASE_URL``; prints
+Run by the harness as ``python actorbot_counter.py RUNTIME [JOURNAL] TOKEN BASE_URL``
+(JOURNAL: ``memory``, the default, or a SQLite file path, optionally ``path?FULL``); prints
 ``ready <cpu seconds>`` once polling, then runs until SIGTERM.
 """
 
@@ -13,18 +14,24 @@ from pathlib import Path
 
 import structlog
 
-from actorbot import Engine, RateLimits, Route, per_chat_id
+from actorbot import Engine, Journal, MemoryJournal, RateLimits, Route, SqliteJournal, per_chat_id
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 from counter import MessageCounter
 
 
 def main() -> None:
-    runtime, token, base_url = sys.argv[1:4]
+    runtime, *rest = sys.argv[1:]
+    where, token, base_url = rest if len(rest) == 3 else ["memory", *rest]
+    journal: Journal = MemoryJournal()
+    if where != "memory":
+        path, _, sync = where.partition("?")
+        journal = SqliteJournal(path, synchronous="FULL" if sync == "FULL" else "NORMAL")
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     engine = Engine(token, [Route(per_chat_id(), MessageCounter)], base_url=base_url,
                     runtime=runtime, poll_timeout=10, stats_interval=None,  # type: ignore[arg-type]
-                    rate_limits=RateLimits.unlimited())  # the fake does no flood control here
+                    rate_limits=RateLimits.unlimited(),  # the fake does no flood control here
+                    journal=journal)
     engine.start()
     times = os.times()
     print(f"ready {times.user + times.system:.4f}", flush=True)
