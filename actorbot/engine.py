@@ -471,6 +471,7 @@ class Engine:
             "dropped": r.dropped,
             "banned": r.banned,
             "handled": self.tracker.finished,
+            "hook_failures": self.tracker.hook_failures,
             "sender_queue": q.queued,
             "sender_in_flight": q.in_flight,
             "sender_calls": q.calls,

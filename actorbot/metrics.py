@@ -49,6 +49,13 @@ _METRICS: Final[dict[str, tuple[str, str, str]]] = {
     "poll_errors": ("poll_errors", "counter", "getUpdates requests that failed."),
     "update_lag_s": ("update_lag_seconds", "gauge",
                      "Seconds since the date of the newest routed update."),
+    "hook_failures": ("hook_failures", "counter",
+                      "Exceptions from tolerated hooks (callback and inline queries)."),
+    "banned": ("updates_banned", "counter", "Updates dropped because the sender is banned."),
+    "journal_pending": ("journal_pending", "gauge", "Updates recorded and not yet handled."),
+    "duplicates": ("updates_duplicate", "counter", "Updates dropped as already seen."),
+    "replayed": ("updates_replayed", "counter", "Pending updates replayed at a start."),
+    "dead_letters": ("dead_letters", "gauge", "Parked updates the journal keeps."),
 }
 # Read by hand below: per-class gauge, 429s by component, status.
 _SPECIAL: Final = frozenset({"handlers_alive", "handlers_by_class", "sender_rate_limited",

@@ -174,6 +174,7 @@ def test_callback_and_inline_hook_failures_keep_the_handler(tg: FakeBotApi) -> N
         stats = engine.stats()
     assert tg.sent_texts(5) == ["count=3", "count=1"]
     assert (stats["spawned"], stats["failed"], Fragile.opened) == (2, 1, 2)
+    assert stats["hook_failures"] == 2
     tolerated = [(e["update_type"], e["error"], e["handler"])
                  for e in logs if e["event"] == "handler.hook_failed"]
     assert tolerated == [("callback_query", "RuntimeError: button bug", "Fragile"),
@@ -192,7 +193,7 @@ def test_tolerated_failures_can_be_turned_off(tg: FakeBotApi) -> None:
         assert tg.wait_for(lambda: len(tg.sent_texts(5)) == 1, 30)
         stats = engine.stats()
     assert tg.sent_texts(5) == ["count=1"]  # a new handler after the failure
-    assert (stats["spawned"], stats["failed"]) == (2, 1)
+    assert (stats["spawned"], stats["failed"], stats["hook_failures"]) == (2, 1, 0)
 
 
 def test_engine_repr_and_misuse_messages(tg: FakeBotApi) -> None:

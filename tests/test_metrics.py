@@ -70,15 +70,17 @@ def test_counters_gauges_and_stats_keys_it_does_not_know() -> None:
         "status": "stopped", "handlers_alive": 3, "handlers_by_class": {"A": 1, "B": 2},
         "spawned": 7, "sender_rate_limited": 4, "poll_rate_limited": 1,
         "update_lag_s": None, "journal_pending": 5, "odd-name": 1.5, "label": "text",
-        "flag": True,
+        "flag": True, "duplicates": 2, "hook_failures": 1,
     })
     assert got["bot_handlers_alive"] == ("gauge", [({"handler": "A"}, 1), ({"handler": "B"}, 2)])
     assert got["bot_handlers_spawned"] == ("counter", [({}, 7)])
     assert got["bot_rate_limited"][1] == [({"component": "sender"}, 4),
                                           ({"component": "poller"}, 1)]
     assert got["bot_engine_status"] == ("gauge", [({"status": "stopped"}, 1)])
-    assert got["bot_journal_pending"] == ("gauge", [({}, 5)])  # newer engine parts show up
-    assert got["bot_odd_name"] == ("gauge", [({}, 1.5)])
+    assert got["bot_journal_pending"] == ("gauge", [({}, 5)])
+    assert got["bot_updates_duplicate"] == ("counter", [({}, 2)])
+    assert got["bot_hook_failures"] == ("counter", [({}, 1)])
+    assert got["bot_odd_name"] == ("gauge", [({}, 1.5)])  # newer engine parts show up
     for absent in ("bot_update_lag_seconds", "bot_label", "bot_flag", "bot_status"):
         assert absent not in got
 

@@ -230,6 +230,7 @@ class Handler(RuntimeActor):
         try:
             hook(inner)
         except Exception as exc:  # see tolerated_failures
+            self.context.services.tracker.note_hook_failure()
             log.error("handler.hook_failed", route=self.context.route, seed=repr(self.seed),
                       handler=type(self).__name__, update_type=kind,
                       update_id=update.get("update_id"), error=f"{type(exc).__name__}: {exc}",

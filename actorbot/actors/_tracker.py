@@ -37,6 +37,8 @@ class InFlight:
         self._abandoned: set[int] = set()
         self.admitted = 0
         self.finished = 0
+        self.hook_failures = 0
+        """Exceptions from tolerated hooks (logged, the update counted as handled)."""
         self.on_acked: Callable[[int], None] | None = None
         """Called (outside the lock) with the key given to :meth:`begin` once every handler
         finished the update, unless one of them :meth:`abandon`-ed it."""
@@ -106,6 +108,10 @@ class InFlight:
     @staticmethod
     def ran() -> None:
         _running.held = None
+
+    def note_hook_failure(self) -> None:
+        with self._cond:
+            self.hook_failures += 1
 
     def poke(self) -> None:
         """Wake the waiters to look again (``congested`` changed)."""
