@@ -12,7 +12,7 @@ import pykka
 import pytest
 from structlog.testing import capture_logs
 
-from actorbot import Client, Engine, PollingStopped, Route, per_chat_id
+from actorbot import Client, Engine, MemoryJournal, PollingStopped, Route, per_chat_id
 from actorbot.actors import ChatHandler, InFlight, Poller
 from actorbot.actors._messages import Batch
 from actorbot.actors._poller import confirm_offset
@@ -178,3 +178,35 @@ def test_engine_stop_does_not_wait_for_the_long_poll(tg: FakeBotApi) -> None:
     start = time.monotonic()
     assert engine.stop(timeout=20) is True
     assert time.monotonic() - start < 5
+
+
+def _msg(update_id: int) -> dict[str, Any]:
+    return {"update_id": update_id, "message": {"message_id": update_id, "date": 0,
+            "text": str(update_id), "chat": {"id": 1, "type": "private"}}}
+
+
+def test_a_backward_jump_is_a_new_sequence_and_old_news_is_not_handled_again(
+    tg: FakeBotApi, poll: Any
+) -> None:
+    journal = MemoryJournal()
+    journal.open()
+    first = [tg.inject_message(1, t)["update_id"] for t in ("a", "b")]
+    poller, sink, _, _ = poll(journal=journal)
+    eventually(lambda: len(flat(sink)) == 2, what="the first batch")
+    offset = poller.offset
+    assert offset == first[-1] + 1
+    # Telegram sends an update it already confirmed: recorded before, so not handed over.
+    tg.add_fault(Fault(method="getUpdates", times=1, body={"ok": True, "result": [
+        _msg(first[0])]}))
+    with capture_logs() as logs:
+        eventually(lambda: any(e["event"] == "poller.no_progress" for e in logs),
+                   what="the stale batch seen")
+    assert len(flat(sink)) == 2
+    assert poller.offset == offset
+    # After a week without updates Telegram starts from a random, lower update_id.
+    tg.add_fault(Fault(method="getUpdates", times=1, body={"ok": True, "result": [
+        _msg(7), _msg(8)]}))
+    eventually(lambda: len(flat(sink)) == 4, what="the new sequence")
+    assert [u["update_id"] for u in flat(sink)[2:]] == [7, 8]
+    assert poller.offset == 9
+    assert journal.stats.duplicates == 1
