@@ -86,6 +86,12 @@ class Feed:
 
     # -- the actor's side ----------------------------------------------------------------
 
+    def watch(self, is_alive: Callable[[], bool]) -> None:
+        """Learn that the delegate ended by asking ``is_alive()`` (it cannot call ``exited``)."""
+        with self._cond:
+            self._is_alive = is_alive
+            self._cond.notify_all()
+
     def _ready(self) -> bool:
         if not (self._waiting or self._done or self._closed) and self._is_alive is not None:
             self._done = not self._is_alive()

@@ -23,9 +23,10 @@ import contextlib
 import inspect
 import json
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 import pykka
 import structlog
@@ -49,6 +50,12 @@ MESSAGE_KEYS: Final = ("message", "edited_message", "channel_post", "edited_chan
 
 JOIN_TIMEOUT: Final = 5.0
 _STOP: Final = object()
+
+
+class Joinable(Protocol):
+    """Work a program started off the engine (an ``Answerer``): joined when the bot stops."""
+
+    def join(self, timeout: float | None = None) -> None: ...
 
 
 def message_of(update: Any) -> Any:
@@ -136,9 +143,7 @@ class _DelegateShell(_Shell):
     def on_event(self, message: Any) -> None:
         if isinstance(message, _RunEnded):
             if message.run is self._delegate:
-                self._delegate.join(JOIN_TIMEOUT)
-                self._delegate = None
-                self.close()  # the next message gets a new shell, and a new delegate
+                self._reap()
         elif isinstance(message, _Event):
             self._hand(message.data, spawn=False)
 
@@ -158,6 +163,7 @@ class _DelegateShell(_Shell):
         if run is not None:
             outcome = run.feed.offer(msg)
             if outcome is Outcome.TAKEN:
+                self._reap()
                 return
             if outcome is Outcome.CLOSED:
                 log.warning("telepot.delegate_abandoned", route=self.context.route,
@@ -167,6 +173,15 @@ class _DelegateShell(_Shell):
             self._delegate = None
         if spawn:
             self._delegate = self._start(msg)
+            self._reap()
+
+    def _reap(self) -> None:
+        """Close once the delegate has ended (one that is not a thread cannot say so)."""
+        run = self._delegate
+        if run is not None and run.feed.done:
+            run.join(JOIN_TIMEOUT)
+            self._delegate = None
+            self.close()  # the next message gets a new shell, and a new delegate
 
     def _start(self, msg: Any) -> _Run | None:
         feed = Feed()
@@ -246,7 +261,7 @@ class _Run:
 
     def start(self, on_end: Callable[[], None]) -> None:
         if self._foreign is not None:  # we cannot hear it end: the feed asks is_alive()
-            self.feed = Feed(self._foreign.is_alive)
+            self.feed.watch(self._foreign.is_alive)  # the feed its listeners already read
             self._foreign.start()
             return
         if self._thread is not None:
@@ -318,9 +333,12 @@ class Loop:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._stopped = threading.Event()
+        self._finished = threading.Event()
+        self._drained = True
         self._source: Any = None
         self._early: list[dict[str, Any]] = []
         self._orderer: Any = None
+        self._joinables: weakref.WeakSet[Joinable] = weakref.WeakSet()
         self.engine = Engine(bot.client.token, routes(self), base_url=bot.client.base_url,
                              polling=polling, runtime="threads", **options)
 
@@ -356,6 +374,11 @@ class Loop:
     def detach(self, shell: _Shell) -> None:
         with self._lock:
             self._shells.discard(shell)
+
+    def track(self, work: Joinable) -> None:
+        """Join ``work`` when the bot stops (no thread is left behind)."""
+        with self._lock:
+            self._joinables.add(work)
 
     # -- calls ----------------------------------------------------------------------------
 
@@ -414,15 +437,20 @@ class Loop:
     def _watch_main(self) -> None:
         main = threading.main_thread()
         while not self._stopped.wait(0.25):
-            if not main.is_alive():  # the program ended: stop as telepot's daemons died
+            # The program ended (stop, as telepot's daemon threads died), or the engine was
+            # stopped on its own (bot.loop.engine.stop()): the loop's threads end with it.
+            if not main.is_alive() or self.engine.status == "stopped":
                 self.stop()
                 return
 
     def stop(self, timeout: float = 10.0) -> bool:
         with self._lock:
-            if self._stopped.is_set():
-                return True
+            stopping = self._stopped.is_set()
             self._stopped.set()
+        if stopping:  # another thread is stopping the loop: return once it is done
+            if threading.current_thread() not in self._threads:
+                self._finished.wait(timeout)
+            return self._drained
         if self._source is not None:
             self._source.put(_STOP)
         for thread in self._threads:  # the source is drained before the engine stops
@@ -435,9 +463,15 @@ class Loop:
             stuck = list(self._shells)
         for shell in stuck:  # delegates that never returned to wait(): stop() gave up
             shell.release()
+        with self._lock:
+            work = list(self._joinables)
+        for joinable in work:  # e.g. inline answers still being computed
+            joinable.join(timeout)
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(timeout)
+        self._drained = drained
+        self._finished.set()
         return drained
 
     def shells(self) -> Iterator[_Shell]:

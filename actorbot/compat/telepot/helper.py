@@ -24,6 +24,7 @@ import structlog
 
 from actorbot.compat.telepot import _calls
 from actorbot.compat.telepot._listen import Listener, Microphone
+from actorbot.compat.telepot._runtime import Loop
 from actorbot.compat.telepot._schedule import EventScheduler
 from actorbot.compat.telepot.exception import (
     BadFlavor,
@@ -117,10 +118,14 @@ class Router:
 
     def route(self, msg: Any, *_aa: Any, **_kw: Any) -> Any:
         key = self.key_function(msg)
-        args: tuple[Any, ...] = ()
-        kwargs: dict[str, Any] = {}
-        if isinstance(key, tuple | list):
-            key, args, kwargs = (*key, (), {})[:3]
+        args: Any = ()
+        kwargs: Any = {}
+        if isinstance(key, tuple | list):  # (key,), (key, args) or (key, args, kwargs)
+            key, *rest = key
+            if rest:
+                args = rest[0]
+            if len(rest) > 1:
+                kwargs = rest[1]
         if key in self.routing_table:
             fn = self.routing_table[key]
         elif None in self.routing_table:
@@ -393,6 +398,9 @@ class Answerer:
             worker = threading.Thread(target=self._work, args=(user,),
                                       name="telepot-answerer")
             self._workers[user] = worker
+        loop = getattr(self._bot, "loop", None)  # made before message_loop(): look it up now
+        if isinstance(loop, Loop):
+            loop.track(self)  # bot.stop() joins the computations under way
         worker.start()
 
     def _work(self, user: Any) -> None:

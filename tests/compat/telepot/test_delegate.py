@@ -179,3 +179,60 @@ def test_user_handler_events_come_back_to_their_handler(telegram: FakeBotApi) ->
         assert telegram.wait_for(lambda: telegram.sent_texts(7) == ["alarm: wake up"], 10)
     finally:
         assert bot.stop()
+
+
+class Wrapped:
+    """A startable that is not a Thread: telepot accepted any object with start() and
+    is_alive(); its listener must read the same feed its shell offers messages to."""
+
+    def __init__(self, seed_tuple: Any) -> None:
+        self.bot, self.msg, self.chat_id = seed_tuple
+        self._thread = threading.Thread(target=self._run, name="telepot-wrapped")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        listener = self.bot.create_listener()
+        listener.capture(chat__id=self.chat_id)
+        self.bot.sendMessage(self.chat_id, f"got {self.msg['text']}")
+        try:
+            msg = listener.wait()
+        except telepot.exception.StopListening:
+            return
+        self.bot.sendMessage(self.chat_id, f"then {msg['text']}")
+
+
+def test_a_startable_that_is_not_a_thread_gets_its_messages_and_its_shell_closes(
+    telegram: FakeBotApi,
+) -> None:
+    bot = telepot.DelegatorBot(TOKEN, [(d.per_chat_id(), Wrapped)])
+    bot.message_loop()
+    try:
+        telegram.inject_message(1, "a")
+        telegram.inject_message(1, "b")
+        eventually(lambda: len(telegram.sent_texts(1)) == 2, 10, "both replies")
+        loop = bot.loop
+        assert loop is not None
+        eventually(lambda: loop.engine.stats()["handlers_alive"] == 0, 10, "the shell closes")
+    finally:
+        assert bot.stop()
+    assert telegram.sent_texts(1) == ["got a", "then b"]
+
+
+@pytest.mark.parametrize(("key", "expected"), [
+    ("a", ("m", (), {})),
+    (("a",), ("m", (), {})),
+    (("a", (1,)), ("m", (1,), {})),  # telepot: a 2-tuple has no keyword arguments
+    (("a", (1,), {"y": 2}), ("m", (1,), {"y": 2})),
+    ("zz", ("default", "m")),
+])
+def test_router_passes_the_arguments_its_key_function_returns(key: Any, expected: Any) -> None:
+    router = telepot.helper.Router(lambda _msg: key, {
+        "a": lambda msg, *args, **kwargs: (msg, args, kwargs),
+        None: lambda msg: ("default", msg),
+    })
+    assert router.route("m") == expected

@@ -232,3 +232,77 @@ def test_run_as_thread_stops_gracefully_when_the_main_thread_ends() -> None:
     printed = [line for line in result.stdout.splitlines() if not line[:4].isdigit()]
     assert printed == ["main thread ends", "bot stopped; offset confirmed: True"]
     assert "engine.stopped" in result.stdout  # structlog's default output, by the watcher
+
+
+def test_stop_joins_an_answerer_still_computing(telegram: FakeBotApi) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def compute() -> list[Any]:
+        started.set()
+        release.wait(10)  # until the engine has stopped: the answer is still to come
+        return []
+
+    def on_status(status: str) -> None:
+        if status == "stopped":
+            release.set()
+
+    bot = telepot.Bot("123456:TEST-token", on_status=on_status)
+    answerer = telepot.helper.Answerer(bot)  # made before the loop, as telepot's example
+    bot.message_loop({"inline_query": lambda msg: answerer.answer(msg, compute)})
+    try:
+        query = telegram.inject_inline_query(5, "q")["inline_query"]["id"]
+        assert started.wait(10)
+    finally:
+        assert bot.stop()
+    # stop() returned: the computation under way has been answered, its thread is gone
+    assert [c.params["inline_query_id"] for c in telegram.calls_to("answerInlineQuery")] == [
+        query]
+    assert not [t for t in threading.enumerate() if t.name == "telepot-answerer"]
+
+
+@pytest.mark.parametrize("with_source", [False, True])
+def test_stopping_the_engine_itself_ends_the_loops_threads(
+    telegram: FakeBotApi, with_source: bool
+) -> None:
+    import queue
+
+    bot = telepot.Bot("123456:TEST-token")
+    source: queue.Queue[Any] | None = queue.Queue() if with_source else None
+    bot.message_loop(lambda msg: None, source=source)
+    loop = bot.loop
+    assert loop is not None
+    assert [t for t in threading.enumerate() if t.name.startswith("telepot-")]
+    assert loop.engine.stop()  # not bot.stop(): the watcher and the source thread notice
+    eventually(lambda: not [t for t in threading.enumerate() if t.name.startswith("telepot-")],
+               10, "the loop's threads to end")
+    assert bot.stop()
+
+
+def test_a_second_stop_returns_only_once_the_first_is_done(telegram: FakeBotApi) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_goodbye(seed_tuple: Any) -> None:
+        bot, _msg, chat_id = seed_tuple
+        listener = bot.create_listener()
+        listener.capture(chat__id=chat_id)
+        entered.set()
+        try:
+            listener.wait()
+        except telepot.exception.StopListening:
+            release.wait(10)  # the first stop() is under way meanwhile
+            bot.sendMessage(chat_id, "bye")
+
+    bot = telepot.DelegatorBot("123456:TEST-token", [(per_chat_id(), call(slow_goodbye))])
+    bot.message_loop()
+    telegram.inject_message(1, "hi")
+    assert entered.wait(10)
+    first = threading.Thread(target=bot.stop, name="telepot-test-first-stop")
+    first.start()
+    loop = bot.loop
+    assert loop is not None
+    eventually(lambda: loop.engine.status == "stopping", 10, "the first stop to begin")
+    release.set()
+    assert bot.stop()  # the second: returns once the loop has stopped, not at once
+    assert loop.engine.status == "stopped"
+    assert telegram.sent_texts(1) == ["bye"]
+    first.join(10)
