@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import importlib
 import re
-import threading
 from collections.abc import Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, Self, cast
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from actorbot._wsgiserver import WSGIThreadServer
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -112,11 +112,6 @@ class EngineCollector:
             yield family(f"{p}_{name}", doc, value=value)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """Scrapes every few seconds are not worth a stderr line each."""
-
-
 class MetricsServer:
     """``GET /metrics`` for one engine on ``host:port`` (0: a free port), on one thread.
 
@@ -141,12 +136,11 @@ class MetricsServer:
         self.registry = registry
         self.registry.register(cast(Any, self.collector))
         self._host, self._port = host, port
-        self._server: WSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: WSGIThreadServer | None = None
 
     @property
     def port(self) -> int:
-        return self._server.server_port if self._server is not None else self._port
+        return self._server.port if self._server is not None else self._port
 
     @property
     def url(self) -> str:
@@ -156,22 +150,18 @@ class MetricsServer:
         if self._server is not None:
             raise RuntimeError("metrics server already started")
         app = _prometheus().make_wsgi_app(self.registry)
-        self._server = make_server(self._host, self._port, app, handler_class=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.5,),
-                                        name="actorbot-metrics", daemon=True)
-        self._thread.start()
+        self._server = WSGIThreadServer(app, self._host, self._port, name="actorbot-metrics")
+        self._server.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop serving, close the socket, join the thread."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
+        """Stop serving, close the socket, join the threads (a scrape that hangs included)."""
+        server = self._server
+        if server is None:
             return
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout)
-        self._port = server.server_port
-        self._server = self._thread = None
+        server.stop(timeout)
+        self._port = server.port
+        self._server = None
 
     def __enter__(self) -> Self:
         """Starts it unless already started (``with serve_metrics(engine, port):`` works)."""

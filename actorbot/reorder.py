@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -52,8 +52,11 @@ class Reorderer:
     """Call it (or :meth:`push`) with each update; ``deliver`` gets lists in order.
 
     ``deliver`` (typically ``engine.feed``) is called with the lock held, so releases
-    never overtake each other; it must be quick. On the pushing thread its exceptions
-    propagate; on the clock's thread they are logged with the update ids.
+    never overtake each other; it must be quick. On the pushing thread (and in
+    :meth:`flush`) its exceptions propagate and the re-orderer is left as it was before
+    the call, so the same update can be pushed again (a webhook answering 503, a source
+    keeping it in ``unhandled``): nothing it held is lost, and the retry is not taken for a
+    duplicate. On the clock's thread they are logged with the update ids.
     Memory: at most ``max_buffer`` held updates and ``max_jump`` remembered ids.
     """
 
@@ -100,23 +103,21 @@ class Reorderer:
             if self._closed:
                 raise RuntimeError("the re-orderer is closed")
             uid = _update_id(update)
+            saved = self._save()
             if uid is None:
                 self.stats.malformed += 1
                 out.append(update)  # not ours to judge: the router counts it
             else:
                 self._accept(uid, update, out)
-            self._arm()
-            if out:
-                self._deliver(out)
+            self._deliver_or_undo(out, saved, uid)
 
     def flush(self) -> None:
         """Release everything held, in order, giving up on the gaps."""
         with self._lock:
             out: list[Any] = []
+            saved = self._save()
             self._release_all(out)
-            self._arm()
-            if out:
-                self._deliver(out)
+            self._deliver_or_undo(out, saved, None)
 
     def close(self) -> None:
         """Flush and stop the timer; pushing afterwards is an error."""
@@ -126,6 +127,38 @@ class Reorderer:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+
+    def _save(self) -> tuple[int | None, ReorderStats]:
+        return self._next, replace(self.stats)
+
+    def _deliver_or_undo(
+        self, out: list[Any], saved: tuple[int | None, ReorderStats], pushed: int | None
+    ) -> None:
+        """Deliver ``out``; if that raises, undo what releasing it changed, then re-raise."""
+        try:
+            if out:
+                self._deliver(out)
+        except BaseException:
+            self._undo(out, saved, pushed)
+            raise
+        finally:
+            self._arm()
+
+    def _undo(
+        self, out: list[Any], saved: tuple[int | None, ReorderStats], pushed: int | None
+    ) -> None:
+        """Back to ``saved``: the released updates held again (their arrival entries are
+        still queued), their ids forgotten, ``pushed`` not held. O(len(out))."""
+        self._next, stats = saved
+        vars(self.stats).update(vars(stats))
+        released = [(uid, u) for u in out if (uid := _update_id(u)) is not None]
+        for _ in range(min(len(released), len(self._recent))):
+            self._recent_set.discard(self._recent.pop())  # appended last, by this call
+        if pushed is not None:
+            self._held.pop(pushed, None)  # an overflow may have held it
+        for uid, update in released:
+            if uid != pushed:
+                self._held[uid] = update
 
     # -- the sequence -------------------------------------------------------------------
 
@@ -203,8 +236,8 @@ class Reorderer:
                 self._skip_to(uid, out)
 
     def _release_all(self, out: list[Any]) -> None:
+        # The arrival entries stay (_arm drops them lazily): an undo may hold these again.
         self._release_up_to(float("inf"), out)
-        self._arrivals.clear()
 
     # -- the timer: one pending callback at most ------------------------------------------
 

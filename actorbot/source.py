@@ -16,7 +16,11 @@ import structlog
 
 log = structlog.get_logger("actorbot.source")
 
-_STOP = object()
+
+class _Stop:
+    """The marker :meth:`QueueSource.stop` queues; each source has its own."""
+
+    __slots__ = ()
 
 
 class QueueSource:
@@ -27,7 +31,8 @@ class QueueSource:
     ``stop()`` takes effect when the next item arrives, which is then kept in
     ``unhandled``). If ``sink`` raises (the engine stopped...), the thread stops, the
     exception is kept in ``error`` and the update it failed on in ``unhandled``: the
-    source can take it back, nothing is dropped silently.
+    source can take it back, nothing is dropped silently. An iterable that raises ends the
+    thread the same way (``error`` set, ``unhandled`` None).
     """
 
     def __init__(
@@ -45,6 +50,7 @@ class QueueSource:
         self.unhandled: Any = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._marker = _Stop()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -65,8 +71,9 @@ class QueueSource:
         """Stop the thread (see the class docstring); True once it has ended."""
         if not self._stopping.is_set():
             self._stopping.set()
-            if isinstance(self.source, queue.Queue):
-                self.source.put(_STOP)
+            ended = self._thread is not None and not self.running
+            if isinstance(self.source, queue.Queue) and not ended:  # no stale marker
+                self.source.put(self._marker)
         return self.join(timeout)
 
     def join(self, timeout: float | None = None) -> bool:
@@ -75,11 +82,21 @@ class QueueSource:
         return not self.running
 
     def _items(self) -> Iterator[Any]:
-        if isinstance(self.source, queue.Queue):
-            return iter(self.source.get, _STOP)
-        return iter(self.source)
+        if not isinstance(self.source, queue.Queue):
+            yield from self.source
+            return
+        while (item := self.source.get()) is not self._marker:
+            if not isinstance(item, _Stop):  # left by a source that had already ended
+                yield item
 
     def _run(self) -> None:
+        try:
+            self._feed()
+        except Exception as exc:  # noqa: BLE001 - the source itself failed: kept in .error
+            self.error = exc
+            log.warning("source.failed", source=self.name, error=type(exc).__name__)
+
+    def _feed(self) -> None:
         for update in self._items():
             if self._stopping.is_set() and not isinstance(self.source, queue.Queue):
                 self.unhandled = update

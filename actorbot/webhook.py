@@ -44,9 +44,11 @@ Feed = Callable[[Any], object]
 
 
 def _host_only(url: str) -> str:
-    """The URL without its path: some deployments hide a secret (or the token) there."""
+    """The URL without its path or ``user:password@``: some deployments hide a secret (or
+    the token) there."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/..." if parts.netloc else "<url>"
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}/..." if host else "<url>"
 
 
 @dataclass(frozen=True, repr=False)

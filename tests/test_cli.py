@@ -22,6 +22,7 @@ from actorbot import Client
 from actorbot.cli import DemoSettings, ExitCode, build_parser, main
 from actorbot.cli._demo import run_demo
 from actorbot.cli._run import _build, run_command
+from actorbot.cli._webhook import WebhookServer
 from actorbot.testing import FakeBotApi
 from tests.helpers import eventually, logging_restored
 
@@ -278,3 +279,38 @@ def test_usage_errors_return_two_without_exiting(capsys: pytest.CaptureFixture[s
     assert "--chats: must be a positive number, not '0'" in err
     assert "--idle-timeout: must be a positive number of seconds or 'none', not '-1'" in err
     assert main(["--version"]) == ExitCode.OK
+
+
+def stops_within(stop: Any, seconds: float) -> bool:
+    """Run ``stop()`` on a helper thread: before the fix it hung, and the test must fail, not
+    hang."""
+    thread = threading.Thread(target=stop, name="test-stopper", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return not thread.is_alive()
+
+
+def test_the_webhook_server_stops_despite_a_silent_client(no_thread_left: None) -> None:
+    fed: list[Any] = []
+    server = WebhookServer(fed.append, "s3cret", "127.0.0.1", 0).start()
+    silent = socket.create_connection(("127.0.0.1", server.port))  # connects, sends nothing
+    try:
+        answer = requests.post(f"http://127.0.0.1:{server.port}/", json={"update_id": 1},
+                               headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"},
+                               timeout=10)
+        assert answer.status_code == 200
+        assert fed == [{"update_id": 1}]
+        assert stops_within(lambda: server.stop(2.0), 10)
+    finally:
+        silent.close()
+
+
+def test_a_target_that_exits_while_importing(
+    restored: None, tg: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit(0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, err = run("exits_on_import:Bot", "--api-url", tg.base_url,
+                    env={"TELEGRAM_BOT_TOKEN": tg.token})
+    assert code == ExitCode.IMPORT_ERROR  # not 0, as if the bot had run and stopped
+    assert "cannot import 'exits_on_import': SystemExit" in err

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import sys
+import threading
 from typing import Any, cast
 
 import pytest
@@ -94,3 +96,17 @@ def test_without_prometheus_client_the_error_says_what_to_install(
         MetricsServer(cast(Engine, StubEngine({})))
     with pytest.raises(ImportError, match=r"actorbot\[metrics\]"):
         EngineCollector(cast(Engine, StubEngine({})))
+
+
+def test_a_silent_client_blocks_neither_scrapes_nor_stop(no_thread_left: None) -> None:
+    server = MetricsServer(cast(Engine, StubEngine({"handled": 3}))).start()
+    silent = socket.create_connection(("127.0.0.1", server.port))  # connects, sends nothing
+    try:
+        assert scrape(server.url)["actorbot_updates_handled_total", ()] == 3
+        stopper = threading.Thread(target=server.stop, args=(2.0,), name="test-stopper",
+                                   daemon=True)
+        stopper.start()
+        stopper.join(10)  # before the fix: stop() waited for the silent client forever
+        assert not stopper.is_alive()
+    finally:
+        silent.close()

@@ -166,12 +166,12 @@ def test_close_flushes_and_stops(sink: Sink, clock: ManualClock) -> None:
 def test_a_failing_deliver_raises_to_the_pusher_and_is_logged_on_the_clock(
     clock: ManualClock,
 ) -> None:
-    def deliver(updates: list[Any]) -> None:
-        raise RuntimeError("engine is stopped")
-
-    r = Reorderer(deliver, clock=clock, max_hold=1)
-    with pytest.raises(RuntimeError, match="engine is stopped"):
-        push(r, 1)
+    sink = Refusing(clock)
+    r = Reorderer(sink, clock=clock, max_hold=1)
+    push(r, 1)
+    sink.refuse = True
+    with pytest.raises(RuntimeError, match="engine is stopping"):
+        push(r, 2)
     push(r, 3)  # held: nothing delivered yet
     with capture_logs() as logs:
         clock.advance(1)
@@ -281,3 +281,53 @@ def test_sequences_far_apart_are_each_kept_whole_and_in_order(
     assert sink.ids == [uid for ids in expected for uid in ids]
     assert r.stats.jumps == len(expected) - 1
     assert r.stats.late == 0
+
+
+class Refusing(Sink):
+    """A sink that refuses (like ``engine.feed`` of a stopped engine) while ``refuse`` is set."""
+
+    refuse = False
+
+    def __call__(self, updates: list[Any]) -> None:
+        if self.refuse:
+            raise RuntimeError("engine is stopping")
+        super().__call__(updates)
+
+
+@pytest.mark.parametrize("ids", [
+    [1],  # the first update
+    [1, 3, 4, 2],  # 2 unblocks the held 3 and 4
+    [1, 3, 0],  # a late update
+    [1, 3, 50_000],  # a jump releases the held 3
+    [1, 5, 4, 3, 2],  # max_buffer=2: 3 overflows, releasing 4 and 5
+])
+def test_a_refused_delivery_loses_nothing_and_the_retry_is_no_duplicate(
+    clock: ManualClock, ids: list[int]
+) -> None:
+    sink = Refusing(clock)
+    r = Reorderer(sink, clock=clock, max_hold=1.0, max_buffer=2, max_jump=1000)
+    *before, last = ids
+    push(r, *before)
+    delivered, held, stats = list(sink.ids), r.held, ReorderStats(**vars(r.stats))
+    sink.refuse = True
+    with pytest.raises(RuntimeError, match="stopping"):
+        push(r, last)  # a webhook answers 503, a QueueSource keeps it in .unhandled
+    assert (sink.ids, r.held, r.stats) == (delivered, held, stats)  # as before the call
+    sink.refuse = False
+    push(r, last)  # Telegram's retry
+    r.close()
+    assert sorted(sink.ids) == sorted(ids)
+    assert r.stats.duplicates == 0
+
+
+def test_a_refused_flush_keeps_what_was_held(clock: ManualClock) -> None:
+    sink = Refusing(clock)
+    r = Reorderer(sink, clock=clock, max_hold=1.0)
+    push(r, 1, 4, 3)
+    sink.refuse = True
+    with pytest.raises(RuntimeError, match="stopping"):
+        r.flush()
+    assert r.held == 2
+    sink.refuse = False
+    clock.advance(1.0)  # the timer still releases them
+    assert sink.ids == [1, 3, 4]

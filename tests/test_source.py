@@ -109,3 +109,40 @@ def test_an_unordered_source_through_a_reorderer_into_the_engine(tg: FakeBotApi)
     assert sorted(u for seen in Recorder.seen.values() for u in seen) == [999, *ids]
     assert reorderer.stats.late == 0
     assert reorderer.stats.skipped == 0
+
+
+def test_a_failing_iterable_is_kept_in_error() -> None:
+    def items() -> Any:
+        yield 1
+        raise ConnectionError("broker gone")
+
+    out: list[Any] = []
+    source = QueueSource(items(), out.append).start()
+    assert source.join(10)
+    assert out == [1]
+    assert isinstance(source.error, ConnectionError)
+    assert source.unhandled is None
+
+
+def test_a_new_source_resumes_the_queue_an_ended_one_left() -> None:
+    q: queue.Queue[Any] = queue.Queue()
+    for i in range(5):
+        q.put(i)
+    refused: list[Any] = []
+
+    def sink(item: int) -> None:
+        if item == 2:
+            raise RuntimeError("engine is stopped")
+        refused.append(item)
+
+    first = QueueSource(q, sink).start()
+    assert first.join(10)
+    assert first.stop(1)  # after it ended on its own: nothing is left in the queue
+    q.put(first.unhandled)  # the source takes the update back...
+    out: list[Any] = []
+    second = QueueSource(q, out.append).start()  # ...and a new source carries on
+    q.put(5)
+    eventually(lambda: len(out) == 4, 10, "the rest of the queue")
+    assert second.stop(10)
+    assert out == [3, 4, 2, 5]
+    assert q.empty()

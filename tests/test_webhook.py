@@ -191,6 +191,8 @@ def test_secrets_stay_out_of_reprs() -> None:
     assert "path-secret" not in repr(hook)
     assert repr(hook) == ("Webhook(url='https://bot.example.org/...', secret_token=<hidden>, "
                           "max_connections=None, delete_on_stop=False)")
+    with_password = Webhook("https://bot:pass-secret@bot.example.org:8443/hook")
+    assert repr(with_password).startswith("Webhook(url='https://bot.example.org:8443/...'")
 
 
 @pytest.mark.parametrize(

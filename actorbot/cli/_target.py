@@ -63,7 +63,7 @@ def load(spec: str) -> Any:
     _make_importable(module_name)
     try:
         obj: Any = importlib.import_module(module_name)
-    except Exception as exc:  # the module's own code may raise anything while importing
+    except (Exception, SystemExit) as exc:  # its own code may raise anything, even exit
         raise TargetError(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}") from exc
     for part in attr.split("."):
         try:

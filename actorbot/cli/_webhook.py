@@ -9,23 +9,11 @@ a command-line user from writing that glue.
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Mapping
-from socketserver import ThreadingMixIn
-from typing import Any, Self
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import Self
 
+from actorbot._wsgiserver import WSGIThreadServer
 from actorbot.webhook import Feed, WebhookApp
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = False
-    block_on_close = True  # server_close() joins the request threads
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """WebhookApp logs what matters (webhook.rejected/refused), not every request."""
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -47,21 +35,16 @@ class WebhookServer:
 
     def __init__(self, feed: Feed, secret_token: str, host: str, port: int) -> None:
         self.app = WebhookApp(feed, secret_token=secret_token)
-        self._server: WSGIServer = make_server(host, port, self.app, server_class=_Server,
-                                               handler_class=_Quiet)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.5,),
-                                        name="actorbot-webhook", daemon=True)
+        self._server = WSGIThreadServer(self.app, host, port, name="actorbot-webhook")
 
     @property
     def port(self) -> int:
-        return self._server.server_port
+        return self._server.port
 
     def start(self) -> Self:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join(timeout)
-        self._server.server_close()
+        """Within ``timeout``, even with clients that connected and never sent a request."""
+        self._server.stop(timeout)
