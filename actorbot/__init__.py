@@ -67,7 +67,7 @@ from actorbot.commands import (
     parse_command,
     sync_commands,
 )
-from actorbot.engine import Engine
+from actorbot.engine import Engine, EngineBusy
 from actorbot.filters import AccessList
 from actorbot.journal import DeadLetter, Delivery, Journal, MemoryJournal, SqliteJournal
 from actorbot.logconfig import RedactSecrets, configure_logging
@@ -163,6 +163,7 @@ __all__ = [
     "DeadLetter",
     "Delivery",
     "Engine",
+    "EngineBusy",
     "EngineCollector",
     "EngineStopping",
     "FailurePolicy",

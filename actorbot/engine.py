@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from types import FrameType, TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Final, Literal, Self
 
 import pykka
 import structlog
@@ -59,6 +59,16 @@ def _ping(ref: pykka.ActorRef[Any], timeout: float) -> bool:
     except pykka.ActorDeadError:
         return True
     return True
+
+
+_FEED_RECHECK: Final = 0.25  # seconds between looks at the engine while feed() waits
+
+
+class EngineBusy(Exception):
+    """``feed`` waited ``timeout`` seconds for room: hand the update in again later (a
+    webhook answers 429 with ``Retry-After``)."""
+
+    retry_after = 1
 
 
 def _journal_of(journal: Journal | str | os.PathLike[str] | None) -> Journal:
@@ -261,15 +271,25 @@ class Engine:
                  routes=[r.name for r in self.routes])
         return self
 
-    def feed(self, updates: Any) -> None:
+    def feed(self, updates: Any, *, timeout: float | None = None) -> None:
         """Hand updates to the router from any source (a list is one batch, in order).
 
         When it returns, the updates are in the journal (durable with a SqliteJournal):
         only then may the source forget them (answer a webhook, ack a broker message).
         Updates the journal has already seen are dropped as duplicates.
+
+        Backpressure, as the poller has: while ``max_in_flight`` updates are in flight
+        (or the sender's queue is long) it blocks, so a webhook's 200 waits and Telegram
+        slows down; after ``timeout`` seconds it raises :class:`EngineBusy` instead.
         """
         if self.router is None or not self.running:
             raise RuntimeError(f"engine is {self.status}: start() it before feeding updates")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.tracker.wait_below(self.max_in_flight, timeout=_FEED_RECHECK):
+            if not self.running:
+                raise RuntimeError(f"engine is {self.status}: it stopped while this waited")
+            if deadline is not None and time.monotonic() >= deadline:
+                raise EngineBusy(f"{len(self.tracker)} updates in flight: try again later")
         batch = list(updates) if isinstance(updates, list) else [updates]
         batch = self.journal.record(batch, keep=self._keep)
         if batch:

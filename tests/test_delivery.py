@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -12,6 +13,7 @@ from structlog.testing import capture_logs
 from actorbot import (
     ChatHandler,
     Engine,
+    EngineBusy,
     FailurePolicy,
     MemoryJournal,
     RateLimits,
@@ -249,3 +251,59 @@ def test_a_durable_engine_restarts_on_its_journal(tg: FakeBotApi, tmp_path: Path
         eventually(lambda: texts() == ["a", "b", "c"], what="second run")
         assert second.stats()["replayed"] == 0
         assert second.stats()["duplicates"] == 0
+
+
+class Gate(ChatHandler):
+    """Holds every update until the test opens the gate (a pooled handler may block in a
+    test that owns the pool's workers)."""
+
+    gate = threading.Event()
+    seen: ClassVar[list[str]] = []
+
+    def on_chat_message(self, m: dict[str, Any]) -> None:
+        self.gate.wait(30)
+        self.seen.append(m["text"])
+
+
+def test_feed_blocks_while_too_much_is_in_flight_then_times_out(tg: FakeBotApi) -> None:
+    Gate.gate.clear()
+    Gate.seen.clear()
+    engine = offline(tg, [Route(per_chat_id(), Gate)], max_in_flight=2)
+    with engine:
+        engine.feed([msg(1, 1, "a"), msg(2, 2, "b")])
+        with pytest.raises(EngineBusy) as busy:
+            engine.feed(msg(3, 3, "c"), timeout=0.2)  # two in flight: no room
+        assert busy.value.retry_after == 1
+        fed = threading.Event()
+        feeder = threading.Thread(target=lambda: (engine.feed(msg(3, 3, "c")), fed.set()))
+        feeder.start()
+        assert not fed.wait(0.3)  # still blocked: backpressure, not a queue
+        Gate.gate.set()
+        feeder.join(10)
+        assert fed.is_set()
+        eventually(lambda: sorted(Gate.seen) == ["a", "b", "c"], what="all three")
+    assert engine.journal.stats.pending == 0
+
+
+def test_a_blocked_feed_gives_up_when_the_engine_stops(tg: FakeBotApi) -> None:
+    Gate.gate.clear()
+    engine = offline(tg, [Route(per_chat_id(), Gate)], max_in_flight=1)
+    engine.start()
+    engine.feed(msg(1, 1, "a"))  # held at the gate: the engine is full
+    gave_up = threading.Event()
+
+    def feed() -> None:
+        with pytest.raises(RuntimeError, match="stopped while this waited"):
+            engine.feed(msg(2, 2, "b"))
+        gave_up.set()
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    stopper = threading.Thread(target=engine.stop)
+    stopper.start()  # stopping: it cannot drain until the gate opens
+    assert gave_up.wait(10)
+    Gate.gate.set()
+    stopper.join(30)
+    feeder.join(10)
+    assert not stopper.is_alive()
+    assert engine.journal.stats.pending == 0  # "b" was never recorded
