@@ -111,6 +111,7 @@ from actorbot.updates import (
     sender_id,
     telepot_glance,
     thread_id,
+    update_id,
     update_type,
     user_id,
 )
@@ -245,6 +246,7 @@ __all__ = [
     "sync_commands",
     "telepot_glance",
     "thread_id",
+    "update_id",
     "update_type",
     "user_id",
     "validate_init_data",

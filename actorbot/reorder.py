@@ -24,6 +24,7 @@ from typing import Any
 import structlog
 
 from actorbot.actors._clock import Clock, Timer
+from actorbot.updates import update_id
 
 log = structlog.get_logger("actorbot.reorder")
 
@@ -41,11 +42,6 @@ class ReorderStats:
     jumps: int = 0
     overflows: int = 0
     malformed: int = 0
-
-
-def _update_id(update: Any) -> int | None:
-    uid = update.get("update_id") if isinstance(update, dict) else None
-    return uid if isinstance(uid, int) and not isinstance(uid, bool) else None
 
 
 class Reorderer:
@@ -102,7 +98,7 @@ class Reorderer:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the re-orderer is closed")
-            uid = _update_id(update)
+            uid = update_id(update)
             saved = self._save()
             if uid is None:
                 self.stats.malformed += 1
@@ -151,7 +147,7 @@ class Reorderer:
         still queued), their ids forgotten, ``pushed`` not held. O(len(out))."""
         self._next, stats = saved
         vars(self.stats).update(vars(stats))
-        released = [(uid, u) for u in out if (uid := _update_id(u)) is not None]
+        released = [(uid, u) for u in out if (uid := update_id(u)) is not None]
         for _ in range(min(len(released), len(self._recent))):
             self._recent_set.discard(self._recent.pop())  # appended last, by this call
         if pushed is not None:
@@ -276,4 +272,4 @@ class Reorderer:
                     self._deliver(out)
                 except Exception:  # no caller to raise to: say what was lost
                     log.exception("reorder.deliver_failed",
-                                  update_ids=[_update_id(u) for u in out])
+                                  update_ids=[update_id(u) for u in out])

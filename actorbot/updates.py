@@ -45,6 +45,7 @@ __all__ = [
     "sender_id",
     "telepot_glance",
     "thread_id",
+    "update_id",
     "update_type",
     "user_id",
 ]
@@ -242,6 +243,12 @@ def _first_int(update: Any, paths: _Paths) -> int | None:
             if type(obj) is int:
                 return obj
     return None
+
+
+def update_id(update: Any) -> int | None:
+    """The update's integer ``update_id``; None for anything else (bool included)."""
+    value = update.get("update_id") if isinstance(update, dict) else None
+    return value if type(value) is int else None
 
 
 def update_type(update: Any) -> str:

@@ -29,6 +29,7 @@ from actorbot.updates import (
     sender_id,
     telepot_glance,
     thread_id,
+    update_id,
     update_type,
     user_id,
 )
@@ -462,3 +463,17 @@ def test_flance() -> None:
         ("PCQexample0001", 7000000101, "order-123", "XTR", 250),
     )
     assert flance(load("chat_boost.json")) == ("chat_boost", ())
+
+
+@pytest.mark.parametrize(("update", "expected"), [
+    ({"update_id": 7, "message": {}}, 7),
+    ({"update_id": -3}, -3),
+    ({"update_id": True}, None),
+    ({"update_id": "7"}, None),
+    ({"update_id": 7.0}, None),
+    ({}, None),
+    ([{"update_id": 7}], None),
+    (None, None),
+])
+def test_update_id_is_an_int_or_none(update: Any, expected: int | None) -> None:
+    assert update_id(update) == expected

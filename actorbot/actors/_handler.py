@@ -311,7 +311,7 @@ class Handler(RuntimeActor):
     def _fail(self, exc: Exception, delivery: Deliver | None) -> bool:
         """Log, close, and decide the failed update's fate; True if it will be retried."""
         update = delivery.update if delivery is not None else None
-        update_id = update.get("update_id") if isinstance(update, dict) else None
+        update_id = updates.update_id(update)
         error = f"{type(exc).__name__}: {exc}"
         ctx = self.context
         log.error("handler.failed", route=ctx.route, seed=repr(self.seed),

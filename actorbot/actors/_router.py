@@ -256,7 +256,7 @@ class Router(pykka.ThreadingActor):
         access = self.access
         for update in batch:
             seq = next(self._seq)
-            key = _update_id(update)
+            key = updates.update_id(update)
             transient = bool(transient_types) and updates.update_type(update) in transient_types
             if transient:
                 key = None  # at-most-once: the journal does not wait for it
@@ -271,7 +271,7 @@ class Router(pykka.ThreadingActor):
                     seed = route.seed(update)
                 except Exception as exc:  # noqa: BLE001 - a bad update must not stop routing
                     log.warning("router.seed_failed", route=route.name,
-                                update_id=_update_id(update), error=type(exc).__name__)
+                                update_id=updates.update_id(update), error=type(exc).__name__)
                     continue
                 if seed is not None:
                     targets.append((index, seed))
@@ -303,7 +303,7 @@ class Router(pykka.ThreadingActor):
         self.stats.banned += 1
         self.stats.routed += 1
         log.info("router.banned", user_id=banned, update_type=updates.update_type(update),
-                 update_id=_update_id(update))
+                 update_id=updates.update_id(update))
         return True
 
     def _skipped(self, update: Any) -> None:
@@ -311,7 +311,7 @@ class Router(pykka.ThreadingActor):
         if not isinstance(update, dict) or type(update.get("update_id")) is not int:
             self.stats.malformed += 1
             log.warning("router.malformed_update", python_type=type(update).__name__,
-                        update_type=kind, update_id=_update_id(update))
+                        update_type=kind, update_id=updates.update_id(update))
         else:
             self.stats.skipped += 1
             log.info("router.no_route", update_type=kind, update_id=update["update_id"])
@@ -336,7 +336,7 @@ class Router(pykka.ThreadingActor):
                 self.stats.dropped += 1
                 log.warning("router.dropped", reason="seed stopped after failures",
                             route=route.name, seed=repr(seed),
-                            update_id=_update_id(delivery.update))
+                            update_id=updates.update_id(delivery.update))
                 self._give_up(delivery, index, "seed stopped after failures")
                 return
             entry = self._spawn(index, seed, seed, now, handlers)
@@ -520,7 +520,7 @@ class Router(pykka.ThreadingActor):
             for delivery in pending:
                 self.stats.dropped += 1
                 log.warning("router.dropped", reason="seed stopped after failures",
-                            route=route.name, update_id=_update_id(delivery.update))
+                            route=route.name, update_id=updates.update_id(delivery.update))
                 self._give_up(delivery, index, "seed stopped after failures")
             return
         delay = route.on_failure.delay(failures)
@@ -591,7 +591,8 @@ class Router(pykka.ThreadingActor):
         """Not handled because the engine stops: the journal replays them at next start."""
         for delivery in pending:
             self.stats.dropped += 1
-            log.warning("router.dropped", reason=reason, update_id=_update_id(delivery.update))
+            log.warning("router.dropped", reason=reason,
+                        update_id=updates.update_id(delivery.update))
             self.tracker.abandon(delivery.seq)
 
     def _give_up(self, delivery: Deliver, index: int, error: str) -> None:
@@ -624,7 +625,3 @@ class Router(pykka.ThreadingActor):
 def _constant(value: float) -> Callable[[Any], float]:
     return lambda _key: value
 
-
-def _update_id(update: Any) -> int | None:
-    value = update.get("update_id") if isinstance(update, dict) else None
-    return value if type(value) is int else None

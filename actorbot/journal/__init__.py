@@ -11,7 +11,6 @@ from actorbot.journal._base import (
     Journal,
     JournalStats,
     Keep,
-    update_id_of,
 )
 from actorbot.journal._memory import MemoryJournal
 from actorbot.journal._sqlite import SqliteJournal
@@ -25,5 +24,4 @@ __all__ = [
     "Keep",
     "MemoryJournal",
     "SqliteJournal",
-    "update_id_of",
 ]

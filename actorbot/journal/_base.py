@@ -46,11 +46,6 @@ class JournalStats:
     dead_letters: int = 0
 
 
-def update_id_of(update: Any) -> int | None:
-    value = update.get("update_id") if isinstance(update, dict) else None
-    return value if type(value) is int else None
-
-
 Keep = Callable[[Any], bool]
 """Says whether an update is kept pending until acknowledged (False: at-most-once)."""
 

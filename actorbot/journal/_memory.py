@@ -12,7 +12,8 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 from typing import Any
 
-from actorbot.journal._base import DeadLetter, Journal, Keep, update_id_of
+from actorbot.journal._base import DeadLetter, Journal, Keep
+from actorbot.updates import update_id as update_id_of
 
 
 class MemoryJournal(Journal):

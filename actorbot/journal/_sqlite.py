@@ -25,7 +25,8 @@ from typing import Any, Final, Literal
 
 import structlog
 
-from actorbot.journal._base import DeadLetter, Journal, Keep, update_id_of
+from actorbot.journal._base import DeadLetter, Journal, Keep
+from actorbot.updates import update_id as update_id_of
 
 log = structlog.get_logger("actorbot.journal")
 
