@@ -53,7 +53,7 @@ from actorbot.api import (
     RetryAfter,
     ServerError,
     TelegramError,
-    method_spec,
+    check_call,
 )
 
 if TYPE_CHECKING:
@@ -267,7 +267,7 @@ class _Workers:
             error: BaseException | None = None
             started = time.perf_counter()
             try:
-                result = self._client.request(call.method, call.params)
+                result = self._client.request_checked(call.method, call.params)
             except Exception as exc:  # noqa: BLE001 - every outcome goes back to the sender
                 error = exc
             self._sample(time.perf_counter() - started)
@@ -718,17 +718,10 @@ def submit(
     block: bool = False,
 ) -> pykka.Future[Any]:
     """Queue one call on the sender; the future resolves with its result or typed error."""
-    spec = method_spec(method)
-    if spec is not None:
-        missing = [p for p in spec.required if params.get(p) is None]
-        if missing:
-            names = ", ".join(repr(p) for p in missing)
-            raise TypeError(f"{spec.name}() missing required parameter(s): {names}")
-        method = spec.name
+    method, checked = check_call(method, params)  # once, here: the workers trust it
     if not slots.acquire(blocking=block):
         raise SenderQueueFull(f"{method}: the sender's queue is full")
-    call = Call(method, {k: v for k, v in params.items() if v is not None},
-                notify=notify, tag=tag, options=options, held=holding())
+    call = Call(method, checked, notify=notify, tag=tag, options=options, held=holding())
     if call.held is not None:  # a handler is handling an update: it is done once we are
         call.held[0].hold(call.held[1])
     try:

@@ -1,6 +1,6 @@
 """The Bot API client: typed errors, uploads, and one method per Bot API method."""
 
-from actorbot.api._client import DEFAULT_BASE_URL, Client, method_spec
+from actorbot.api._client import DEFAULT_BASE_URL, Client, check_call, method_spec
 from actorbot.api._errors import (
     ApiError,
     BadRequest,
@@ -52,6 +52,7 @@ __all__ = [
     "ServerError",
     "TelegramError",
     "Unauthorized",
+    "check_call",
     "error_from_response",
     "method_spec",
 ]

@@ -66,6 +66,22 @@ class _Response(Protocol):
     def headers(self) -> Any: ...
 
 
+def check_call(method: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The method's canonical name and the parameters without ``None`` values; a bad name
+    or a missing required parameter raises here, before any request."""
+    if not isinstance(method, str) or not method.isidentifier():
+        raise ValueError(f"not a Bot API method name: {method!r}")
+    checked = {k: v for k, v in params.items() if v is not None}
+    spec = _SPECS_LOWER.get(method.lower())
+    if spec is None:
+        return method, checked
+    missing = [p for p in spec.required if p not in checked]
+    if missing:
+        names = ", ".join(repr(p) for p in missing)
+        raise TypeError(f"{spec.name}() missing required parameter(s): {names}")
+    return spec.name, checked
+
+
 def _json_default(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
@@ -161,15 +177,14 @@ class Client(BotMethods):
         self, method: str, params: Mapping[str, Any], *, read_timeout: float | None = None
     ) -> Any:
         """Like :meth:`call`, with the parameters as a mapping and an optional read timeout."""
-        if not isinstance(method, str) or not method.isidentifier():
-            raise ValueError(f"not a Bot API method name: {method!r}")
-        params = {k: v for k, v in params.items() if v is not None}
-        spec = _SPECS_LOWER.get(method.lower())
-        if spec is not None:
-            missing = [p for p in spec.required if p not in params]
-            if missing:
-                names = ", ".join(repr(p) for p in missing)
-                raise TypeError(f"{spec.name}() missing required parameter(s): {names}")
+        method, checked = check_call(method, params)
+        return self.request_checked(method, checked, read_timeout=read_timeout)
+
+    def request_checked(
+        self, method: str, params: Mapping[str, Any], *, read_timeout: float | None = None
+    ) -> Any:
+        """:meth:`request` for a call :func:`check_call` already passed: the sender checks
+        each call when it is queued, so its HTTP workers do not check it again."""
         if read_timeout is None:
             read_timeout = self.read_timeout
             if method.lower() == "getupdates":
@@ -303,4 +318,4 @@ class Client(BotMethods):
             raise self._network_error("downloadFile", exc) from None
 
 
-__all__ = ["DEFAULT_BASE_URL", "Client", "TelegramError", "method_spec"]
+__all__ = ["DEFAULT_BASE_URL", "Client", "TelegramError", "check_call", "method_spec"]

@@ -201,10 +201,19 @@ def test_a_full_queue_is_a_clear_error(tg: FakeBotApi, start: Any) -> None:
     handle.submit("sendMessage", {"chat_id": 1, "text": "room again"}).get(timeout=10)
 
 
-def test_missing_parameters_fail_before_queueing(start: Any) -> None:
+def test_bad_calls_fail_before_queueing(start: Any, tg: FakeBotApi) -> None:
+    """The sender checks each call once, when it is queued (its workers trust that)."""
     _, handle = start()
     with pytest.raises(TypeError, match="'text'"):
         handle.submit("sendMessage", {"chat_id": 1})
+    with pytest.raises(TypeError, match="'text'"):
+        handle.submit("sendMessage", {"chat_id": 1, "text": None})
+    with pytest.raises(ValueError, match="not a Bot API method name"):
+        handle.submit("sendMessage/../getMe", {"chat_id": 1})
+    # Names are canonical and None parameters gone by the time the request is made.
+    handle.submit("SENDMESSAGE", {"chat_id": 1, "text": "x", "parse_mode": None}).get(timeout=10)
+    (call,) = tg.calls_to("sendMessage")
+    assert call.params == {"chat_id": 1, "text": "x"}
 
 
 def test_idempotency_rules() -> None:
