@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from types import FrameType, TracebackType
-from typing import Any, Final, Literal, Self
+from typing import Any, Literal, Self
 
 import pykka
 import structlog
@@ -59,9 +59,6 @@ def _ping(ref: pykka.ActorRef[Any], timeout: float) -> bool:
     except pykka.ActorDeadError:
         return True
     return True
-
-
-_FEED_RECHECK: Final = 0.25  # seconds between looks at the engine while feed() waits
 
 
 class EngineBusy(Exception):
@@ -284,12 +281,11 @@ class Engine:
         """
         if self.router is None or not self.running:
             raise RuntimeError(f"engine is {self.status}: start() it before feeding updates")
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.tracker.wait_below(self.max_in_flight, timeout=_FEED_RECHECK):
+        if not self.tracker.wait_below(self.max_in_flight, timeout,
+                                       cancelled=lambda: not self.running):
             if not self.running:
                 raise RuntimeError(f"engine is {self.status}: it stopped while this waited")
-            if deadline is not None and time.monotonic() >= deadline:
-                raise EngineBusy(f"{len(self.tracker)} updates in flight: try again later")
+            raise EngineBusy(f"{len(self.tracker)} updates in flight: try again later")
         batch = list(updates) if isinstance(updates, list) else [updates]
         batch = self.journal.record(batch, keep=self._keep)
         if batch:
@@ -404,6 +400,7 @@ class Engine:
                 if old == new or (only_from is not None and old not in only_from):
                     return False
                 self.status = new
+            self.tracker.poke()  # a feed() waiting for room re-checks that we still run
             log.info("engine.status", status=new, previous=old)
             self._fire("on_status", new)
         return True

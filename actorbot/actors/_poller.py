@@ -115,6 +115,7 @@ class Poller(pykka.ThreadingActor):
     def stop_fetching(self) -> None:
         """Called from another thread: no new fetch starts, waits end now."""
         self._stopping.set()
+        self.tracker.poke()  # ends a backpressure wait
 
     @property
     def stopping(self) -> bool:
@@ -127,9 +128,8 @@ class Poller(pykka.ThreadingActor):
 
     def _poll_once(self) -> bool:
         """One fetch; False once polling must stop for good."""
-        while not self.tracker.wait_below(self.max_in_flight, timeout=0.5):
-            if self.stopping:
-                return False
+        if not self.tracker.wait_below(self.max_in_flight, cancelled=self._stopping.is_set):
+            return False  # stopping
         params: dict[str, Any] = {"offset": self.offset, "timeout": self.timeout,
                                   "limit": self.limit, "allowed_updates": self.allowed_updates}
         try:

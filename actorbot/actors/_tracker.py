@@ -118,15 +118,21 @@ class InFlight:
         with self._cond:
             self._cond.notify_all()
 
-    def wait_below(self, limit: int, timeout: float | None = None) -> bool:
+    def wait_below(
+        self, limit: int, timeout: float | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> bool:
         """Block until fewer than ``limit`` updates are in flight (and nothing downstream is
-        congested); False on timeout."""
+        congested); False on timeout, or once ``cancelled()`` is true (whoever makes it
+        true calls :meth:`poke`)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         congested = self.congested
         with self._cond:
             while self.admitted - self.finished >= limit or (
                 congested is not None and limit > 1 and congested()
             ):
+                if cancelled is not None and cancelled():
+                    return False
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False

@@ -98,3 +98,19 @@ def test_admitted_updates_count_before_the_router_sees_them() -> None:
     tracker.finish(3)
     tracker.finish(3)
     assert tracker.wait_idle(timeout=0)
+
+
+def test_a_wait_ends_when_cancelled_and_poked() -> None:
+    tracker = InFlight()
+    tracker.admit(1)
+    stop = threading.Event()
+    ended = threading.Event()
+    waiter = threading.Thread(target=lambda: tracker.wait_below(1, cancelled=stop.is_set)
+                              or ended.set())
+    waiter.start()
+    assert not ended.wait(0.05)  # no timeout: only the cancel can end it
+    stop.set()
+    tracker.poke()
+    waiter.join(5)
+    assert ended.is_set()
+    assert tracker.wait_below(2, cancelled=stop.is_set)  # room: cancelling does not matter
