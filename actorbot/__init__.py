@@ -6,32 +6,6 @@ The whole public surface is re-exported here. The fake Bot API server for tests 
 
 from importlib.metadata import PackageNotFoundError, version
 
-from actorbot.actors import (
-    ActorPool,
-    CallOptions,
-    CallResult,
-    ChatHandler,
-    ChatSender,
-    Clock,
-    CloseReason,
-    CloseRequested,
-    EngineStopping,
-    FailurePolicy,
-    Handler,
-    IdleTimeout,
-    ManualClock,
-    Monitor,
-    PollingStopped,
-    RateLimits,
-    Route,
-    RuntimeActor,
-    SenderError,
-    SenderQueueFull,
-    SenderStopped,
-    ThreadPerActor,
-    TooLate,
-    UserHandler,
-)
 from actorbot.api import (
     API_VERSION,
     DEFAULT_BASE_URL,
@@ -59,20 +33,41 @@ from actorbot.api import (
     TelegramError,
     Unauthorized,
 )
-from actorbot.commands import (
+from actorbot.engine import Engine, EngineBusy
+from actorbot.handlers import (
     BotCommand,
+    ChatHandler,
+    CloseReason,
+    CloseRequested,
     CommandList,
     CommandText,
+    EngineStopping,
+    Handler,
+    IdleTimeout,
+    Monitor,
+    UserHandler,
     command,
     parse_command,
     sync_commands,
 )
-from actorbot.engine import Engine, EngineBusy
-from actorbot.filters import AccessList
+from actorbot.intake import (
+    PollingStopped,
+    QueueSource,
+    Reorderer,
+    ReorderStats,
+    Webhook,
+    WebhookApp,
+)
 from actorbot.journal import DeadLetter, Delivery, Journal, MemoryJournal, SqliteJournal
-from actorbot.logconfig import RedactSecrets, configure_logging
-from actorbot.metrics import EngineCollector, MetricsServer, serve_metrics
-from actorbot.reorder import Reorderer, ReorderStats
+from actorbot.monitoring import (
+    EngineCollector,
+    MetricsServer,
+    RedactSecrets,
+    configure_logging,
+    serve_metrics,
+)
+from actorbot.routing import AccessList, FailurePolicy, Route
+from actorbot.runtime import ActorPool, Clock, ManualClock, RuntimeActor, ThreadPerActor
 from actorbot.seeds import (
     SeedFunction,
     per_application,
@@ -92,7 +87,16 @@ from actorbot.seeds import (
     per_update_type,
     seed_function,
 )
-from actorbot.source import QueueSource
+from actorbot.sending import (
+    CallOptions,
+    CallResult,
+    ChatSender,
+    RateLimits,
+    SenderError,
+    SenderQueueFull,
+    SenderStopped,
+    TooLate,
+)
 from actorbot.updates import (
     CONTENT_TYPES,
     FLAVORS,
@@ -125,7 +129,6 @@ from actorbot.webapp import (
     validate_init_data_signature,
     validate_login_widget,
 )
-from actorbot.webhook import Webhook, WebhookApp
 
 try:
     __version__ = version("actorbot")

@@ -20,7 +20,8 @@ from typing import Any
 import structlog
 
 from actorbot import Client
-from actorbot.actors import Clock, RateLimits, Sender, SenderHandle
+from actorbot.runtime import Clock
+from actorbot.sending import RateLimits, Sender, SenderHandle
 from actorbot.testing import FakeBotApi
 
 RESULTS = Path(__file__).parent / "results"

@@ -11,8 +11,8 @@ from typing import Any
 
 import structlog
 
-from actorbot.actors import RateLimits
-from actorbot.engine import Engine
+from actorbot.engine._engine import Engine
+from actorbot.sending import RateLimits
 from actorbot.testing import FakeBotApi
 
 FAKE_THREADS = "fake-telegram"

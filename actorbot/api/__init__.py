@@ -24,12 +24,14 @@ from actorbot.api._errors import (
 )
 from actorbot.api._files import InputFile, InputFileLike
 from actorbot.api._methods import API_VERSION, METHODS
+from actorbot.api._redact import REDACTED, redact
 from actorbot.api._spec import MethodSpec
 
 __all__ = [
     "API_VERSION",
     "DEFAULT_BASE_URL",
     "METHODS",
+    "REDACTED",
     "ApiError",
     "BadRequest",
     "ChatMigrated",
@@ -55,4 +57,5 @@ __all__ = [
     "check_call",
     "error_from_response",
     "method_spec",
+    "redact",
 ]

@@ -25,7 +25,6 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
-from actorbot._redact import redact
 from actorbot.api._errors import (
     ConnectError,
     ConnectionLost,
@@ -38,6 +37,7 @@ from actorbot.api._errors import (
 )
 from actorbot.api._files import has_upload, multipart
 from actorbot.api._methods import METHODS, BotMethods
+from actorbot.api._redact import redact
 from actorbot.api._spec import MethodSpec
 from actorbot.api._transport import JsonTransport, usable_for
 

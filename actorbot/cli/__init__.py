@@ -10,13 +10,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from actorbot.actors import Handler
 from actorbot.api import DEFAULT_BASE_URL
 from actorbot.cli._demo import DemoSettings, run_demo
 from actorbot.cli._exit import ExitCode
 from actorbot.cli._run import TOKEN_ENV, WEBHOOK_SECRET_ENV, run_command
 from actorbot.cli._target import AUTO, ROUTES, TargetError, idle_seconds
-from actorbot.logconfig import LOG_FORMATS, configure_logging
+from actorbot.handlers import Handler
+from actorbot.monitoring import LOG_FORMATS, configure_logging
 from actorbot.testing import DEFAULT_TOKEN
 
 __all__ = ["DemoSettings", "ExitCode", "build_parser", "main"]

@@ -13,11 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from actorbot.actors import ChatHandler, RateLimits, Route
 from actorbot.cli._exit import ExitCode
 from actorbot.cli._run import start_metrics
 from actorbot.engine import Engine, RuntimeName
+from actorbot.handlers import ChatHandler
+from actorbot.routing import Route
 from actorbot.seeds import per_chat_id
+from actorbot.sending import RateLimits
 from actorbot.testing import FakeBotApi
 
 FIRST_CHAT = 1001

@@ -16,15 +16,14 @@ from typing import Any, TextIO
 
 import structlog
 
-from actorbot.actors import PollingStopped, RateLimits
 from actorbot.api import Conflict, LoggedOut, NotFound, TelegramError, Unauthorized
 from actorbot.cli._exit import ExitCode
 from actorbot.cli._target import TargetError, load, routes_for
 from actorbot.cli._webhook import WebhookServer, parse_listen, webhook_secret
 from actorbot.engine import Engine
-from actorbot.logconfig import configure_logging
-from actorbot.metrics import MetricsServer, serve_metrics
-from actorbot.webhook import Webhook
+from actorbot.intake import PollingStopped, Webhook
+from actorbot.monitoring import MetricsServer, configure_logging, serve_metrics
+from actorbot.sending import RateLimits
 
 log = structlog.get_logger("actorbot.cli")
 

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from actorbot.actors import ChatHandler, Handler, Monitor, Route, UserHandler
+from actorbot.handlers import ChatHandler, Handler, Monitor, UserHandler
+from actorbot.routing import Route
 from actorbot.seeds import (
     SeedFunction,
     per_application,

@@ -12,8 +12,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Self
 
-from actorbot._wsgiserver import WSGIThreadServer
-from actorbot.webhook import Feed, WebhookApp
+from actorbot.intake import Feed, WebhookApp, WSGIThreadServer
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import unquote
 
-from actorbot.api._methods import METHODS
+from actorbot.api import METHODS
 from actorbot.testing import _errors as errs
 from actorbot.testing._decode import coerce, parse_request
 from actorbot.testing._errors import ApiError, too_many_requests

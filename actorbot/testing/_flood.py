@@ -1,6 +1,6 @@
 """Flood control: token buckets per chat and one global, like Telegram's limits.
 
-Which calls are charged, and the bucket itself, live in :mod:`actorbot._ratelimit`, shared
+Which calls are charged, and the bucket itself, live in :mod:`actorbot.sending`, shared
 with the sender.
 
 A refused call consumes nothing. Time comes from an injectable clock so tests can step it.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actorbot._ratelimit import TokenBucket, is_charged
+from actorbot.sending import TokenBucket, is_charged
 from actorbot.testing._errors import retry_after_seconds
 
 __all__ = ["FloodControl", "FloodLimits", "is_charged"]

@@ -13,14 +13,14 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
-from actorbot.actors import Route
 from actorbot.api import Client
 from actorbot.api import TelegramError as _ActorbotError
 from actorbot.compat.telepot import _calls, api, helper
 from actorbot.compat.telepot._listen import Listener, Microphone
 from actorbot.compat.telepot._runtime import Loop
 from actorbot.compat.telepot.exception import translate
-from actorbot.reorder import Reorderer
+from actorbot.intake import Reorderer
+from actorbot.routing import Route
 from actorbot.updates import flavor as _flavor
 
 Handle = Callable[[Any], Any] | dict[Any, Any] | None

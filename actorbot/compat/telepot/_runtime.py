@@ -31,15 +31,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 import pykka
 import structlog
 
-from actorbot.actors import Handler, Route
 from actorbot.compat.telepot._listen import Feed, Listener, Microphone, Outcome
 from actorbot.compat.telepot._schedule import EventScheduler
 from actorbot.compat.telepot.exception import StopListening
 from actorbot.engine import Engine
+from actorbot.handlers import Handler
+from actorbot.routing import Route
 
 if TYPE_CHECKING:
-    from actorbot.actors._sender import SenderHandle
     from actorbot.compat.telepot._bot import Bot
+    from actorbot.sending import SenderHandle
 
 log = structlog.get_logger("actorbot.compat.telepot")
 

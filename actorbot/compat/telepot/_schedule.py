@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from actorbot.compat.telepot.exception import EventNotFound
 
 if TYPE_CHECKING:
-    from actorbot.actors import Clock
     from actorbot.compat.telepot._listen import Listener
+    from actorbot.runtime import Clock
 
 
 class Event:

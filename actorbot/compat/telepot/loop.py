@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from actorbot.compat.telepot._runtime import dictify
-from actorbot.reorder import Reorderer
+from actorbot.intake import Reorderer
 
 if TYPE_CHECKING:
     from actorbot.compat.telepot._bot import Bot, Handle

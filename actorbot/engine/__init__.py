@@ -1,0 +1,5 @@
+"""The engine: wires the stages from settings objects and stops them in order."""
+
+from actorbot.engine._engine import Engine, EngineBusy, RuntimeName
+
+__all__ = ["Engine", "EngineBusy", "RuntimeName"]

@@ -1,0 +1,531 @@
+"""The engine: wires poller, router, handlers, sender and clock, and stops them in order.
+
+Graceful stop (DESIGN §2.6): stop fetching -> let the router route what it has -> wait
+until every update in flight is handled -> close the handlers -> flush the sender ->
+confirm the offset -> stop the actors and join every thread. pykka's
+``ActorRegistry.stop_all()`` (LIFO, no draining) is not used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Sequence
+from types import FrameType, TracebackType
+from typing import Any, Literal, Self
+
+import pykka
+import structlog
+
+from actorbot.api import DEFAULT_BASE_URL, Client
+from actorbot.handlers import commands_of, prepare_commands
+from actorbot.intake import (
+    Poller,
+    PollerStats,
+    PollingStopped,
+    Webhook,
+    close_intake,
+    confirm_offset,
+    open_intake,
+)
+from actorbot.journal import DeadLetter, Journal, Keep, MemoryJournal, SqliteJournal
+from actorbot.routing import (
+    AccessList,
+    Batch,
+    ChatMoved,
+    Ping,
+    Route,
+    Router,
+    RouterStats,
+    Shutdown,
+)
+from actorbot.runtime import ActorPool, Clock, InFlight, Runtime, ThreadPerActor
+from actorbot.sending import RateLimits, Sender, SenderHandle, SenderStats
+from actorbot.updates import UPDATE_TYPES, update_type
+
+log = structlog.get_logger("actorbot.engine")
+
+RuntimeName = Literal["pool", "threads"]
+Status = Literal["stopped", "starting", "connected", "retrying", "stopping"]
+_LIVE: frozenset[str] = frozenset({"starting", "connected", "retrying"})
+
+
+def _start(actor: pykka.Actor) -> pykka.ActorRef[Any]:
+    """Start a core actor built by hand (the engine keeps the object for its stats).
+
+    Core actors stay out of pykka's global registry: the engine owns their lifecycle.
+    """
+    actor._start_actor_loop()
+    return actor.actor_ref
+
+
+def _ping(ref: pykka.ActorRef[Any], timeout: float) -> bool:
+    """Flush: True once ``ref`` handled everything sent to it before (False on timeout)."""
+    try:
+        ref.ask(Ping(), timeout=max(timeout, 0.001))
+    except pykka.Timeout:
+        return False
+    except pykka.ActorDeadError:
+        return True
+    return True
+
+
+class EngineBusy(Exception):
+    """``feed`` waited ``timeout`` seconds for room: hand the update in again later (a
+    webhook answers 429 with ``Retry-After``)."""
+
+    retry_after = 1
+
+
+def _journal_of(journal: Journal | str | os.PathLike[str] | None) -> Journal:
+    if journal is None:
+        return MemoryJournal()
+    if isinstance(journal, Journal):
+        return journal
+    return SqliteJournal(journal)
+
+
+def _keep_all_but(transient: frozenset[str]) -> Keep | None:
+    """The journal's test for updates to keep pending: all but the at-most-once types."""
+    if not transient:
+        return None
+    return lambda update: update_type(update) not in transient
+
+
+class Engine:
+    """A bot: updates in (polling or :meth:`feed`), handler actors per seed, calls out.
+
+    ``routes`` are :class:`Route` objects or ``(seed_function, handler_class)`` pairs.
+    ``runtime`` runs handlers on a bounded pool of ``workers`` threads (``"pool"``, the
+    default) or one thread each (``"threads"``); core actors have threads of their own.
+
+    ``journal`` is where updates wait until handled: a file path (a durable
+    :class:`SqliteJournal`: at-least-once across crashes), a :class:`Journal`, or None (a
+    :class:`MemoryJournal`: nothing survives a crash). Update types in ``at_most_once``
+    are never replayed nor retried (e.g. ``inline_query``, stale after a restart anyway).
+
+    Updates come by polling (the default), by webhook (``webhook=Webhook(url, ...)``:
+    ``setWebhook`` on start, updates through a :class:`~actorbot.WebhookApp` into
+    :meth:`feed`), or only through :meth:`feed` (``polling=False``). ``delete_webhook``
+    deletes a webhook before polling starts (switching back from webhook mode).
+
+    ``status`` is "stopped", "starting", "connected" (getUpdates works; without polling:
+    started), "retrying" (getUpdates fails and is retried) or "stopping". ``on_status``,
+    ``on_connected`` and ``on_error`` (poll errors, fatal ones included, and a failed
+    command sync) run on the thread that saw the event: keep them short, never call
+    :meth:`stop` from them; an exception in one is logged (``engine.hook_failed``).
+    ``commands`` publishes the handlers' ``@command`` menus at start; ``access`` is the
+    ban and admin list (:class:`AccessList`, changeable while running).
+    """
+
+    def __init__(  # noqa: PLR0915 - one statement per setting
+        self,
+        token: str,
+        routes: Iterable[Route | tuple[Any, Any]],
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        polling: bool = True,
+        runtime: RuntimeName | Runtime = "pool",
+        workers: int = 4,
+        poll_timeout: int = 30,
+        allowed_updates: Sequence[str] | None = None,
+        max_in_flight: int = 1000,
+        stats_interval: float | None = 60.0,
+        clock: Clock | None = None,
+        sweep_limit: int = 2000,
+        rate_limits: RateLimits | None = None,
+        http_workers: int = 256,
+        max_queue: int = 10_000,
+        block_when_full: bool = False,
+        journal: Journal | str | os.PathLike[str] | None = None,
+        at_most_once: Collection[str] = (),
+        webhook: Webhook | None = None,
+        delete_webhook: bool = False,
+        commands: bool = True,
+        access: AccessList | None = None,
+        on_status: Callable[[Status], None] | None = None,
+        on_connected: Callable[[], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self.routes = [r if isinstance(r, Route) else Route(*r) for r in routes]
+        if not self.routes:
+            raise ValueError("an engine needs at least one route")
+        for route in self.routes:
+            commands_of(route.handler)  # a command hiding a handler method fails here
+        if runtime not in ("pool", "threads") and (
+            isinstance(runtime, str) or not hasattr(runtime, "spawn")
+        ):
+            raise ValueError(f"runtime must be 'pool', 'threads' or a Runtime, not {runtime!r}")
+        if workers < 1 or max_in_flight < 1:
+            raise ValueError("workers and max_in_flight must be at least 1")
+        unknown = set(at_most_once) - set(UPDATE_TYPES)
+        if unknown or isinstance(at_most_once, str):
+            raise ValueError(f"at_most_once takes update types ({', '.join(UPDATE_TYPES[:3])}"
+                             f"...), not {sorted(unknown) or at_most_once!r}")
+        self._token = token
+        self.base_url = base_url
+        self.polling = polling
+        self._runtime_choice = runtime
+        self.workers = workers
+        self.poll_timeout = poll_timeout
+        self.allowed_updates = allowed_updates
+        self.max_in_flight = max_in_flight
+        self.stats_interval = stats_interval
+        self.sweep_limit = sweep_limit
+        self.rate_limits = rate_limits or RateLimits()
+        self.http_workers = http_workers
+        self.max_queue = max_queue
+        self.block_when_full = block_when_full
+        self.webhook = webhook
+        self.delete_webhook = delete_webhook
+        if webhook is not None:
+            self.polling = False  # Telegram refuses getUpdates while a webhook is set
+        self.clock = clock or Clock()
+        self.journal = _journal_of(journal)
+        self.at_most_once = frozenset(at_most_once)
+        self._keep = _keep_all_but(self.at_most_once)
+        self.tracker = InFlight()
+        self.tracker.on_acked = self.journal.ack
+        self.client = Client(token, base_url=base_url, pool_maxsize=max(10, http_workers))
+        self.commands = commands
+        self.access = access if access is not None else AccessList()
+        self.on_status = on_status
+        self.on_connected = on_connected
+        self.on_error = on_error
+        self.status: Status = "stopped"
+        self.error: BaseException | None = None
+        self.runtime: Runtime | None = None
+        self.router: pykka.ActorRef[Router] | None = None
+        self.sender: pykka.ActorRef[Sender] | None = None
+        self._sender_handle: SenderHandle | None = None
+        self._poller: pykka.ActorRef[Poller] | None = None
+        self._poller_actor: Poller | None = None
+        self._router_actor: Router | None = None
+        self._sender_actor: Sender | None = None
+        self._poll_client: Client | None = None
+        self._stats_timer: Any = None
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._hooks = threading.RLock()  # status hooks run one at a time, in order
+        self._started_at = 0.0
+
+    def __repr__(self) -> str:
+        return f"Engine(bot_id={self.client.bot_id}, status={self.status!r})"
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if not self._set_status("starting", only_from=("stopped",)):
+            raise RuntimeError(f"engine is already running ({self.status})")
+        self._done.clear()
+        self.error = None
+        self._started_at = time.monotonic()
+        try:
+            replay = self.journal.open()
+        except BaseException:
+            self._set_status("stopped")
+            raise
+        self.clock.start()
+        choice = self._runtime_choice
+        if choice == "pool":
+            self.runtime = ActorPool(self.workers, name="actorbot-handlers")
+        elif choice == "threads":
+            self.runtime = ThreadPerActor()
+        else:
+            assert not isinstance(choice, str)  # __init__ checked the name
+            self.runtime = choice
+        self._sender_actor = Sender(
+            self.client, self.clock, limits=self.rate_limits, workers=self.http_workers,
+            max_queue=self.max_queue, block_when_full=self.block_when_full,
+            on_relieved=self.tracker.poke, on_migrated=self._on_chat_migrated)
+        sender_actor = self._sender_actor
+        self.tracker.congested = lambda: sender_actor.congested  # hold fetching meanwhile
+        self.sender = _start(self._sender_actor)
+        self._sender_handle = SenderHandle.of(self._sender_actor)
+        username = prepare_commands(self.client, self.routes, sync=self.commands,
+                                    on_error=lambda exc: self._fire("on_error", exc))
+        self._router_actor = Router(self.routes, self.runtime, self.clock, self.tracker,
+                                    self._sender_handle, sweep_limit=self.sweep_limit,
+                                    journal=self.journal, at_most_once_types=self.at_most_once,
+                                    access=self.access, bot_username=username)
+        self.router = _start(self._router_actor)
+        if replay:  # before anything new: per-chat order holds across the restart
+            log.info("journal.replay", updates=len(replay))
+            self.tracker.admit(len(replay))
+            self.router.tell(Batch(replay, replay=True))
+        try:
+            open_intake(self.client, self.webhook, polling=self.polling,
+                        delete_webhook=self.delete_webhook, allowed_updates=self.allowed_updates)
+        except BaseException:
+            self.stop(1.0)  # "starting": stop() tears down what started
+            raise
+        if self.polling:
+            self._poll_client = Client(self._token, base_url=self.base_url)
+            self._poller_actor = Poller(
+                self._poll_client, self.router, self.tracker, timeout=self.poll_timeout,
+                allowed_updates=self.allowed_updates, max_in_flight=self.max_in_flight,
+                on_fatal=self._on_fatal, journal=self.journal, keep=self._keep,
+                offset=self.journal.next_offset())
+            self._poller_actor.on_state = self._on_poll_state
+            self._poller = _start(self._poller_actor)
+        if self.stats_interval:
+            self._stats_timer = self.clock.call_later(self.stats_interval, self._emit_stats)
+        if not self.polling:  # else the poller says when getUpdates works
+            self._on_poll_state("connected", None)
+        log.info("engine.started", bot_id=self.client.bot_id, polling=self.polling,
+                 runtime=getattr(self.runtime, "name", type(self.runtime).__name__),
+                 routes=[r.name for r in self.routes])
+        return self
+
+    def feed(self, updates: Any, *, timeout: float | None = None) -> None:
+        """Hand updates to the router from any source (a list is one batch, in order).
+
+        When it returns, the updates are in the journal (durable with a SqliteJournal):
+        only then may the source forget them (answer a webhook, ack a broker message).
+        Updates the journal has already seen are dropped as duplicates.
+
+        Backpressure, as the poller has: while ``max_in_flight`` updates are in flight
+        (or the sender's queue is long) it blocks, so a webhook's 200 waits and Telegram
+        slows down; after ``timeout`` seconds it raises :class:`EngineBusy` instead.
+        """
+        if self.router is None or not self.running:
+            raise RuntimeError(f"engine is {self.status}: start() it before feeding updates")
+        if not self.tracker.wait_below(self.max_in_flight, timeout,
+                                       cancelled=lambda: not self.running):
+            if not self.running:
+                raise RuntimeError(f"engine is {self.status}: it stopped while this waited")
+            raise EngineBusy(f"{len(self.tracker)} updates in flight: try again later")
+        batch = list(updates) if isinstance(updates, list) else [updates]
+        batch = self.journal.record(batch, keep=self._keep)
+        if batch:
+            self.tracker.admit(len(batch))
+            self.router.tell(Batch(batch))
+
+    def call(self, method: str, /, **params: Any) -> pykka.Future[Any]:
+        """Queue any Bot API call on the sender (from code outside handlers)."""
+        if self._sender_handle is None or not self.running:
+            raise RuntimeError(f"engine is {self.status}: start() it before calling")
+        return self._sender_handle.submit(method, params)
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop gracefully within ``timeout`` seconds; True if everything was drained."""
+        if not self._set_status("stopping", only_from=_LIVE):
+            return True
+        deadline = time.monotonic() + timeout
+
+        def left() -> float:
+            return max(deadline - time.monotonic(), 0.0)
+
+        drained = True
+        if self._stats_timer is not None:
+            self._stats_timer.cancel()
+        close_intake(self.client, self.webhook)  # first: Telegram keeps what comes next
+        if self._poller is not None and self._poller_actor is not None:
+            self._stop_poller(self._poller, self._poller_actor, left)
+        if self.router is not None:
+            drained &= _ping(self.router, left())  # every batch it got is now routed
+            drained &= self.tracker.wait_idle(left())  # ... and handled
+            if not drained:
+                log.warning("engine.stop_timeout", stage="drain", in_flight=len(self.tracker))
+            closing = self.router.ask(Shutdown(), timeout=max(left(), 0.001))
+            try:
+                closing.get(timeout=max(left(), 0.001))
+            except pykka.Timeout:
+                drained = False
+                log.warning("engine.stop_timeout", stage="close handlers",
+                            alive=self.stats()["handlers_alive"])
+        if self._sender_actor is not None and self.sender is not None:
+            flushed = self._sender_actor.flush_future(self.clock.now() + left())
+            try:
+                drained &= bool(flushed.get(timeout=max(left(), 0.001) + 1.0))
+            except pykka.Timeout:
+                drained = False
+            if not drained:
+                log.warning("engine.stop_timeout", stage="flush sender")
+        if self._poller_actor is not None and self._poller_actor.offset is not None:
+            confirm_offset(self.client, self._poller_actor.offset)
+        self._teardown(left())
+        self.journal.close()  # what is still pending is replayed at the next start
+        self._set_status("stopped")
+        self._done.set()
+        log.info("engine.stopped", drained=drained)
+        return drained
+
+    def _stop_poller(
+        self, ref: pykka.ActorRef[Any], poller: Poller, left: Callable[[], float]
+    ) -> None:
+        poller.stop_fetching()
+        stopped = ref.stop(block=False)
+        while True:
+            # A fetch that began just before stop_fetching() would otherwise run its whole
+            # long poll: a newer getUpdates ends it with 409, so repeat until it is over.
+            confirm_offset(self.client, poller.offset)
+            try:
+                stopped.get(timeout=min(0.2, max(left(), 0.001)))
+                return
+            except pykka.Timeout:
+                if left() <= 0:
+                    log.warning("engine.stop_timeout", stage="poller")
+                    return
+
+    def _teardown(self, timeout: float) -> None:
+        for ref in (self.router, self.sender):
+            if ref is not None:
+                with contextlib.suppress(pykka.ActorDeadError, pykka.Timeout):
+                    ref.stop(timeout=max(timeout, 0.1))
+        if self.runtime is not None:
+            self.runtime.shutdown(max(timeout, 0.1))
+        self.clock.stop(max(timeout, 0.1))
+        self.client.close()
+        if self._poll_client is not None:
+            self._poll_client.close()
+        self._poller = self.router = self.sender = None
+        self._sender_handle = None
+
+    def _on_chat_migrated(self, old: int | str, new: int) -> None:
+        router = self.router
+        if router is not None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                router.tell(ChatMoved(old, new))
+
+    def _on_fatal(self, error: PollingStopped) -> None:
+        self.error = error
+        self._fire("on_error", error)
+        self._done.set()
+
+    # -- status and hooks -------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Started and not stopping: "starting", "connected" or "retrying"."""
+        return self.status in _LIVE
+
+    def _set_status(self, new: Status, only_from: Collection[str] | None = None) -> bool:
+        """Move to ``new`` (if the current status is in ``only_from``) and tell
+        ``on_status``; False if nothing changed."""
+        with self._hooks:
+            with self._lock:
+                old = self.status
+                if old == new or (only_from is not None and old not in only_from):
+                    return False
+                self.status = new
+            self.tracker.poke()  # a feed() waiting for room re-checks that we still run
+            log.info("engine.status", status=new, previous=old)
+            self._fire("on_status", new)
+        return True
+
+    def _on_poll_state(self, state: str, error: BaseException | None) -> None:
+        """The poller's news (or, without a poller, the end of start())."""
+        connected = state == "connected"
+        changed = self._set_status("connected" if connected else "retrying", only_from=_LIVE)
+        if error is not None:
+            self._fire("on_error", error)
+        if changed and connected:
+            self._fire("on_connected")
+
+    def _fire(self, hook: str, *args: Any) -> None:
+        """Run a user hook; an exception in it is logged, never raised into the engine."""
+        callback = getattr(self, hook)
+        if callback is None:
+            return
+        try:
+            callback(*args)
+        except Exception as exc:  # a hook must not break the engine
+            log.error("engine.hook_failed", hook=hook, error=f"{type(exc).__name__}: {exc}",
+                      exc_info=exc)
+
+    def run_forever(self) -> None:
+        """Run until SIGINT/SIGTERM (in the main thread) or a fatal error; stop gracefully.
+
+        Raises :class:`PollingStopped` after stopping if polling could not go on.
+        """
+        if self.status == "stopped":
+            self.start()
+        previous: dict[signal.Signals, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, self._on_signal)
+        try:
+            self._done.wait()  # signal handlers run during the wait
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self.stop()
+        if self.error is not None:
+            raise self.error
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        log.info("engine.signal", signal=signal.Signals(signum).name)
+        self._done.set()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- observability ----------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for operators; the periodic ``engine.stats`` event logs the same."""
+        r = self._router_actor.stats if self._router_actor is not None else RouterStats()
+        q = self._sender_actor.stats if self._sender_actor is not None else SenderStats()
+        p = self._poller_actor.stats if self._poller_actor is not None else PollerStats()
+        lag = None
+        if r.last_update_date is not None:
+            lag = max(time.time() - r.last_update_date, 0.0)
+        return {
+            "status": self.status,
+            "handlers_alive": r.alive,
+            "handlers_by_class": dict(r.alive_by_class),
+            "spawned": r.spawned,
+            "passivated": r.passivated,
+            "closed": r.closed,
+            "failed": r.failed,
+            "in_flight": len(self.tracker),
+            "passivating": r.passivating,
+            "buffered": r.buffered,
+            "buffered_total": r.buffered_total,
+            "routed": r.routed,
+            "skipped": r.skipped,
+            "malformed": r.malformed,
+            "dropped": r.dropped,
+            "banned": r.banned,
+            "handled": self.tracker.finished,
+            "hook_failures": self.tracker.hook_failures,
+            "sender_queue": q.queued,
+            "sender_in_flight": q.in_flight,
+            "sender_calls": q.calls,
+            "sender_failed": q.failed,
+            "sender_retries": q.retries,
+            "sender_rate_limited": q.rate_limited,
+            "sender_bucket_wait_s": round(q.bucket_wait_s, 3),
+            "polls": p.polls,
+            "fetched": p.fetched,
+            "poll_errors": p.errors,
+            "poll_rate_limited": p.rate_limited,
+            "update_lag_s": lag,
+            "journal_pending": self.journal.stats.pending,
+            "duplicates": self.journal.stats.duplicates,
+            "replayed": self.journal.stats.replayed,
+            "dead_letters": self.journal.stats.dead_letters,
+        }
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Updates parked after every retry failed (newest first), with their errors."""
+        return self.journal.dead_letters(limit)
+
+    def _emit_stats(self) -> None:
+        stats = self.stats()
+        stats.pop("status")
+        log.info("engine.stats", **stats)
+        if self.running and self.stats_interval:
+            self._stats_timer = self.clock.call_later(self.stats_interval, self._emit_stats)

@@ -1,0 +1,411 @@
+"""Handler actors: the classes users subclass, one live instance per seed.
+
+A handler sees one update at a time, in ``update_id`` order for its seed, with its own
+state. Hooks, all optional:
+
+- ``on_open(update)``: before the first update is handled;
+- ``on_message(update)``: every update; by default it calls the per-type hook with the
+  inner object: ``on_chat_message(msg)``, ``on_edited_chat_message``, ``on_channel_post``,
+  ``on_callback_query``, ``on_inline_query``, ``on_chosen_inline_result``, and
+  ``on_<update_type>`` for every other type (``on_my_chat_member``, ``on_poll_answer`` ...);
+  ``on_unknown(update)`` for types newer than this code;
+- ``on_idle()``: no update for the route's idle timeout; return True to close (default),
+  False to stay for another timeout;
+- ``on_event(message)``: messages scheduled with :meth:`Handler.schedule` or told to the
+  handler's ``actor_ref``; ``on_result(result)``: sender results asked for with
+  ``self.sender.notify(tag)``;
+- ``on_close(reason)``: last call. ``reason`` is :class:`IdleTimeout`,
+  :class:`CloseRequested`, :class:`EngineStopping`, or the exception the handler raised.
+
+Handlers never block: no ``Future.get()``, no synchronous HTTP. Outgoing calls go through
+``self.sender`` and return futures; results come back as messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import structlog
+from pykka import ActorDeadError, ActorRef
+
+from actorbot import updates
+from actorbot.handlers._commands import dispatch_command
+from actorbot.handlers._messages import (
+    Close,
+    Deliver,
+    HandlerClosed,
+    HandlerClosing,
+    HandlerIdle,
+    IdleCheck,
+    Scheduled,
+)
+from actorbot.runtime import RuntimeActor
+from actorbot.sending import CallResult, ChatSender, SenderHandle
+
+if TYPE_CHECKING:
+    from actorbot.journal import Journal
+    from actorbot.routing import AccessList
+    from actorbot.runtime import Clock, InFlight, Timer
+
+log = structlog.get_logger("actorbot.handler")
+
+
+class CloseReason(Exception):
+    """Why a handler closed, when it did not fail."""
+
+
+class IdleTimeout(CloseReason):
+    """No update for the route's idle timeout, and ``on_idle`` agreed to close."""
+
+
+class CloseRequested(CloseReason):
+    """The handler called :meth:`Handler.close`."""
+
+
+class EngineStopping(CloseReason):
+    """The engine is shutting down."""
+
+
+_HOOKS: Final[dict[str, str]] = {
+    **{t: f"on_{t}" for t in updates.UPDATE_TYPES},
+    "message": "on_chat_message",
+    "edited_message": "on_edited_chat_message",
+}
+
+# Handler state. _OPENED and _CLOSE_ASKED are flags on top of the three lifecycle values.
+_ACTIVE, _DRAINING, _CLOSED = 0, 1, 2
+_LIFECYCLE, _OPENED, _CLOSE_ASKED = 3, 4, 8
+
+
+@dataclass(slots=True, frozen=True)
+class RouteServices:
+    """What every handler of one route shares (one object per route, not per handler)."""
+
+    route: str
+    idle_timeout: float | None
+    router: ActorRef[Any]
+    sender: SenderHandle | None
+    clock: Clock
+    tracker: InFlight
+    journal: Journal | None = None
+    access: AccessList | None = None
+    bot_username: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class HandlerContext:
+    """What the router gives every handler it spawns: its key, its seed, its route's
+    services. Kept small: a bot may have a million of them."""
+
+    key: Any
+    seed: Any
+    services: RouteServices
+
+    @property
+    def route(self) -> str:
+        return self.services.route
+
+    @property
+    def idle_timeout(self) -> float | None:
+        return self.services.idle_timeout
+
+    @property
+    def router(self) -> ActorRef[Any]:
+        return self.services.router
+
+    @property
+    def sender(self) -> SenderHandle | None:
+        return self.services.sender
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    @property
+    def tracker(self) -> InFlight:
+        return self.services.tracker
+
+
+def _tell_quietly(ref: ActorRef[Any], message: Any) -> None:
+    with contextlib.suppress(ActorDeadError):  # a timer outlived its handler
+        ref.tell(message)
+
+
+class Handler(RuntimeActor):
+    """Base of every handler actor; see the module docstring for the hooks."""
+
+    # Slots keep the instance dict for the user's own attributes: a dict already full of
+    # ours grows (and costs ~800 bytes) as soon as on_open adds one.
+    __slots__ = ("_last_active", "_returned", "_sender", "_state", "_timers", "_update",
+                 "context")
+
+    tolerated_failures: frozenset[str] = frozenset({"callback_query", "inline_query"})
+    """Update types whose hook may raise without closing the handler: the error is logged
+    (``handler.hook_failed``) and the update counts as handled. A button press or an
+    inline query is not worth this handler's state, and retrying one is pointless. Every
+    other failure follows the route's :class:`FailurePolicy`."""
+
+    def __init__(self, context: HandlerContext) -> None:
+        super().__init__()
+        self.context = context
+        self._state = _ACTIVE
+        self._last_active = context.services.clock.now()
+        self._returned: list[Deliver] | None = None
+        self._timers: set[Timer] | None = None
+        self._sender: ChatSender | None = None
+        self._update: Any = None
+
+    @property
+    def seed(self) -> Any:
+        """What the route's seed function returned for this handler's updates."""
+        return self.context.seed
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}(route={self.context.route!r}, seed={self.seed!r})"
+
+    # -- the API handlers use --------------------------------------------------------------
+
+    @property
+    def sender(self) -> ChatSender:
+        """Outgoing Bot API calls, bound to this handler's chat when it has one."""
+        if self._sender is None:
+            if self.context.sender is None:
+                raise RuntimeError("this engine has no sender")
+            self._sender = ChatSender(self.context.sender, self.chat_id_for_sender,
+                                      self.actor_ref)
+        return self._sender
+
+    @property
+    def chat_id_for_sender(self) -> int | str | None:
+        """The chat ``self.sender`` fills in; None for handlers not bound to a chat."""
+        return None
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the user behind the update being handled is in the engine's admin list
+        (:class:`~actorbot.AccessList`); False outside ``on_open``/``on_message``."""
+        access = self.context.services.access
+        return access is not None and access.is_admin_update(self._update)
+
+    def schedule(self, delay: float, message: Any) -> Timer:
+        """Have ``message`` delivered to :meth:`on_event` after ``delay`` seconds.
+
+        Cancel with ``timer.cancel()``; pending timers are cancelled when the handler closes.
+        """
+        event = Scheduled(message)
+        timer = self.context.clock.call_later(delay, _tell_quietly, self.actor_ref, event)
+        if self._timers is None:
+            self._timers = set()
+        self._timers.add(timer)
+        event.timer = timer
+        return timer
+
+    def close(self) -> None:
+        """Close after the current message; later updates for this seed go to a new handler."""
+        self._state |= _CLOSE_ASKED
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    def on_open(self, update: Any) -> None:
+        """Before the first update is handled."""
+
+    def on_message(self, update: Any) -> None:
+        """Every update; the default runs the ``@command`` method a command message names,
+        else calls the hook for its type with the inner object."""
+        kind = updates.update_type(update)
+        if kind == "message" and dispatch_command(self, update[kind],
+                                                  self.context.services.bot_username):
+            return
+        hook = getattr(self, _HOOKS.get(kind, "on_unknown"), None)
+        if hook is None:
+            return
+        inner = update if kind == updates.UNKNOWN else update[kind]
+        if kind not in self.tolerated_failures:
+            hook(inner)
+            return
+        try:
+            hook(inner)
+        except Exception as exc:  # see tolerated_failures
+            self.context.services.tracker.note_hook_failure()
+            log.error("handler.hook_failed", route=self.context.route, seed=repr(self.seed),
+                      handler=type(self).__name__, update_type=kind,
+                      update_id=update.get("update_id"), error=f"{type(exc).__name__}: {exc}",
+                      exc_info=exc)
+
+    def on_idle(self) -> bool:
+        """No update for the idle timeout: return True to close, False to stay."""
+        return True
+
+    def on_event(self, message: Any) -> None:
+        """A scheduled message, or one told to this actor."""
+
+    def on_result(self, result: CallResult) -> None:
+        """The result of a call made through ``self.sender.notify(tag)``."""
+
+    def on_close(self, reason: BaseException) -> None:
+        """Last call: the handler is closing because of ``reason``."""
+
+    # -- protocol (runs on the handler's worker, one message at a time) --------------------
+
+    def on_receive(self, message: Any) -> Any:
+        kind = type(message)
+        if kind is Deliver:
+            self._deliver(message)
+        elif kind is IdleCheck:
+            self._idle_check()
+        elif kind is Close:
+            self._close(message.reason)
+        elif self._state & _LIFECYCLE != _ACTIVE:
+            return None  # closing: timers, results and events have nobody to go to
+        elif kind is Scheduled:
+            if self._timers is not None:
+                self._timers.discard(message.timer)
+            self._run(self.on_event, message.message)
+        elif kind is CallResult:
+            self._run(self.on_result, message)
+        else:
+            self._run(self.on_event, message)
+        return None
+
+    def _deliver(self, delivery: Deliver) -> None:
+        state = self._state
+        if state & _LIFECYCLE != _ACTIVE:
+            if self._returned is None:
+                self._returned = []
+            self._returned.append(delivery)  # the router hands it to our successor
+            return
+        services = self.context.services
+        tracker = services.tracker
+        self._last_active = services.clock.now()
+        tracker.run(delivery.seq)  # calls made meanwhile hold the update open
+        retried = False
+        self._update = delivery.update  # for is_admin
+        try:
+            if not state & _OPENED:
+                self._state = state | _OPENED
+                self.on_open(delivery.update)
+            self.on_message(delivery.update)
+        except Exception as exc:  # noqa: BLE001 - isolate: log, close, let the seed recover
+            retried = self._fail(exc, delivery)
+        finally:
+            self._update = None
+            tracker.ran()
+            if not retried:
+                tracker.finish(delivery.seq)
+        if self._state & (_CLOSE_ASKED | _LIFECYCLE) == _CLOSE_ASKED:
+            self._begin_closing(CloseRequested(), None)
+
+    def _run(self, hook: Any, arg: Any) -> None:
+        self._last_active = self.context.services.clock.now()
+        try:
+            hook(arg)
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc, None)
+        if self._state & (_CLOSE_ASKED | _LIFECYCLE) == _CLOSE_ASKED:
+            self._begin_closing(CloseRequested(), None)
+
+    def _fail(self, exc: Exception, delivery: Deliver | None) -> bool:
+        """Log, close, and decide the failed update's fate; True if it will be retried."""
+        update = delivery.update if delivery is not None else None
+        update_id = updates.update_id(update)
+        error = f"{type(exc).__name__}: {exc}"
+        ctx = self.context
+        log.error("handler.failed", route=ctx.route, seed=repr(self.seed),
+                  handler=type(self).__name__, update_id=update_id, error=error,
+                  retries_left=delivery.retries if delivery is not None else None,
+                  exc_info=exc)
+        retried = False
+        if delivery is not None and delivery.retries > 0:
+            # Our successor gets it first, before whatever reached us after it.
+            again = Deliver(update, delivery.seq, delivery.retries - 1, delivery.durable)
+            self._returned = [again, *(self._returned or ())]
+            retried = True
+        elif delivery is not None and delivery.durable and ctx.services.journal is not None:
+            log.error("journal.parked", route=ctx.route, seed=repr(self.seed),
+                      update_id=update_id, error=error)
+            ctx.services.journal.park(update, ctx.route, error)
+        self._begin_closing(exc, exc)
+        return retried
+
+    def _begin_closing(self, reason: BaseException, error: BaseException | None) -> None:
+        """Stop accepting work, run ``on_close``, and ask the router to stop delivering."""
+        self._state = (self._state & ~_LIFECYCLE) | _DRAINING
+        self._finish(reason)
+        self.context.router.tell(HandlerClosing(self.context.key, self.actor_ref, error))
+
+    def _finish(self, reason: BaseException) -> None:
+        if self._timers:
+            for timer in self._timers:
+                timer.cancel()
+            self._timers = None
+        try:
+            self.on_close(reason)
+        except Exception as exc:
+            log.error("handler.on_close_failed", route=self.context.route,
+                      seed=repr(self.seed), error=f"{type(exc).__name__}: {exc}", exc_info=exc)
+
+    def _idle_check(self) -> None:
+        if self._state & _LIFECYCLE != _ACTIVE:
+            return  # already closing: the router learns it from HandlerClosing
+        ctx = self.context
+        now = ctx.clock.now()
+        timeout = ctx.idle_timeout
+        if timeout is not None and now - self._last_active < timeout:
+            ctx.router.tell(HandlerIdle(ctx.key, self.actor_ref, False, self._last_active))
+            return
+        try:
+            closing = self.on_idle()
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc, None)
+            return
+        if not closing:
+            self._last_active = now
+            ctx.router.tell(HandlerIdle(ctx.key, self.actor_ref, False, now))
+            return
+        self._state = _CLOSED
+        self._finish(IdleTimeout())
+        ctx.router.tell(HandlerIdle(ctx.key, self.actor_ref, True, now))
+        self._stop()
+
+    def _close(self, reason: BaseException) -> None:
+        if self._state & _LIFECYCLE == _ACTIVE:
+            self._finish(reason)
+        self._state = _CLOSED
+        returned, self._returned = self._returned or [], None
+        self.context.router.tell(HandlerClosed(self.context.key, self.actor_ref, returned))
+        self._stop()
+
+
+class ChatHandler(Handler):
+    """A handler per chat (route it with ``per_chat_id()``): ``self.chat_id`` is the seed,
+    and ``self.sender`` sends to that chat."""
+
+    @property
+    def chat_id(self) -> int:
+        seed: int = self.seed
+        return seed
+
+    @property
+    def chat_id_for_sender(self) -> int | str | None:
+        return self.chat_id
+
+
+class UserHandler(Handler):
+    """A handler per user (route it with ``per_from_id()``): ``self.user_id`` is the seed,
+    and ``self.sender`` writes to the user's private chat (whose id is the user id)."""
+
+    @property
+    def user_id(self) -> int:
+        seed: int = self.seed
+        return seed
+
+    @property
+    def chat_id_for_sender(self) -> int | str | None:
+        return self.user_id
+
+
+class Monitor(Handler):
+    """One instance that sees every update its route sends it (``per_application()``);
+    it never idles out. ``self.sender`` needs an explicit ``chat_id``."""

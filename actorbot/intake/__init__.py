@@ -1,0 +1,31 @@
+"""Where updates come from: the long-polling poller, the webhook, any other source."""
+
+from actorbot.intake._poller import Poller, PollerStats, PollingStopped, confirm_offset
+from actorbot.intake._reorder import Reorderer, ReorderStats
+from actorbot.intake._source import QueueSource
+from actorbot.intake._webhook import (
+    SECRET_HEADER,
+    Feed,
+    Webhook,
+    WebhookApp,
+    close_intake,
+    open_intake,
+)
+from actorbot.intake._wsgiserver import WSGIThreadServer
+
+__all__ = [
+    "SECRET_HEADER",
+    "Feed",
+    "Poller",
+    "PollerStats",
+    "PollingStopped",
+    "QueueSource",
+    "ReorderStats",
+    "Reorderer",
+    "WSGIThreadServer",
+    "Webhook",
+    "WebhookApp",
+    "close_intake",
+    "confirm_offset",
+    "open_intake",
+]

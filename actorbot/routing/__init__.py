@@ -1,0 +1,20 @@
+"""The router stage: routes, the failure policy, the access list, one handler per seed."""
+
+from actorbot.routing._access import AccessList
+from actorbot.routing._messages import Batch, ChatMoved, Ping, Respawn, Shutdown, SweepMore, Tick
+from actorbot.routing._router import FailurePolicy, Route, Router, RouterStats
+
+__all__ = [
+    "AccessList",
+    "Batch",
+    "ChatMoved",
+    "FailurePolicy",
+    "Ping",
+    "Respawn",
+    "Route",
+    "Router",
+    "RouterStats",
+    "Shutdown",
+    "SweepMore",
+    "Tick",
+]

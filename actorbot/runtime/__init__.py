@@ -1,0 +1,18 @@
+"""Where actors run and how time passes: the handler pool, the clock, in-flight tracking."""
+
+from actorbot.runtime._clock import Clock, ManualClock, Timer
+from actorbot.runtime._pool import ActorPool, Runtime, RuntimeActor, ThreadPerActor, unbind
+from actorbot.runtime._tracker import InFlight, holding
+
+__all__ = [
+    "ActorPool",
+    "Clock",
+    "InFlight",
+    "ManualClock",
+    "Runtime",
+    "RuntimeActor",
+    "ThreadPerActor",
+    "Timer",
+    "holding",
+    "unbind",
+]

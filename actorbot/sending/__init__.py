@@ -1,0 +1,39 @@
+"""The sender stage: every outgoing Bot API call, rate-limited, retried, in per-chat order."""
+
+from actorbot.sending._facade import ChatSender
+from actorbot.sending._future import CallFuture
+from actorbot.sending._ratelimit import TokenBucket, is_charged, is_private_chat
+from actorbot.sending._sender import (
+    Call,
+    CallOptions,
+    CallResult,
+    RateLimits,
+    Sender,
+    SenderError,
+    SenderHandle,
+    SenderQueueFull,
+    SenderStats,
+    SenderStopped,
+    TooLate,
+    is_idempotent,
+)
+
+__all__ = [
+    "Call",
+    "CallFuture",
+    "CallOptions",
+    "CallResult",
+    "ChatSender",
+    "RateLimits",
+    "Sender",
+    "SenderError",
+    "SenderHandle",
+    "SenderQueueFull",
+    "SenderStats",
+    "SenderStopped",
+    "TokenBucket",
+    "TooLate",
+    "is_charged",
+    "is_idempotent",
+    "is_private_chat",
+]

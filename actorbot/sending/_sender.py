@@ -1,0 +1,739 @@
+"""The sender actor: the one place that decides the order and pace of every outgoing call.
+
+Deciding is serial; the HTTP requests themselves run on a small pool of worker threads
+with keep-alive connections, so a ~50 ms round trip does not cap the bot at 20 calls/s.
+
+- **Per-chat FIFO**: one call in flight per chat; chats proceed in parallel.
+- **Rate limits by construction** (:class:`RateLimits`, Telegram's limits with a margin):
+  per private chat, per group, overall, and an opt-in paid-broadcast lane for calls with
+  ``allow_paid_broadcast``. Only message-sending calls are charged.
+- **429** pauses only the chat that got it, for ``retry_after``; the same call is retried.
+- **5xx and network errors** retry with exponential backoff and jitter up to a limit; a call
+  that may already have reached Telegram is retried only if it is idempotent or the caller
+  opted in. The future gets the typed error otherwise. A retried edit answered "message is
+  not modified" took effect the first time: it resolves with ``True``.
+- **Chat migration** (400 with ``migrate_to_chat_id``): the call and everything queued for
+  the old id move to the new id; ``sender.chat_migrated`` is logged and ``on_migrated``
+  called.
+- **Priority**: ``answerCallbackQuery``/``answerInlineQuery`` go before queued bulk calls,
+  and fail with :class:`TooLate` once Telegram would no longer accept them.
+- **Coalescing** (opt-in per call): an ``editMessage*`` of a message replaces a queued edit
+  of the same message; both futures get the newest result.
+- **Bounded**: at most ``max_queue`` calls wait; beyond that :class:`SenderQueueFull` (or
+  the caller blocks, by configuration). :meth:`Sender.flush` drains with a deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import math
+import queue
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+import pykka
+import structlog
+from pykka import ActorDeadError, ActorRef
+
+from actorbot.api import (
+    ChatMigrated,
+    Client,
+    MessageNotModified,
+    NetworkError,
+    RetryAfter,
+    ServerError,
+    TelegramError,
+    check_call,
+)
+from actorbot.runtime import InFlight, holding
+from actorbot.sending._future import CallFuture
+from actorbot.sending._ratelimit import TokenBucket, is_charged, is_private_chat
+
+if TYPE_CHECKING:
+    from actorbot.runtime import Clock, Timer
+
+log = structlog.get_logger("actorbot.sender")
+
+_PRIORITY: Final = frozenset({"answerCallbackQuery", "answerInlineQuery"})
+_BASE_CONNECTIONS: Final = 8  # calls at once while round trips are short ...
+_SHORT_RTT: Final = 0.002  # ... i.e. up to this long; then more, in proportion
+_RTT_WINDOW: Final = 100  # calls per window of the round-trip estimate
+_COALESCE: Final = frozenset({"editMessageText", "editMessageCaption",
+                              "editMessageReplyMarkup", "editMessageMedia"})
+_UNSAFE_PREFIXES: Final = ("send", "forward", "copy", "create", "post", "upload", "gift",
+                           "transfer", "refund", "convert", "upgrade")
+
+
+def is_idempotent(method: str) -> bool:
+    """Whether repeating ``method`` cannot do twice what it did once (no new message etc.)."""
+    return not method.startswith(_UNSAFE_PREFIXES) or method == "sendChatAction"
+
+
+class SenderError(TelegramError):
+    """The sender refused or gave up on a call without an answer from Telegram."""
+
+
+class SenderQueueFull(SenderError):
+    """``max_queue`` calls are already waiting."""
+
+
+class TooLate(SenderError):
+    """A callback or inline query answer waited past the time Telegram accepts it."""
+
+
+class SenderStopped(SenderError):
+    """The sender stopped (or its flush deadline passed) before the call could be made."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Telegram's limits with a safety margin: requests can reach Telegram closer together
+    than they left, so keeping exactly to the limit would earn the odd 429."""
+
+    private_per_s: float = 1.0
+    private_burst: int = 2
+    group_per_min: float = 19.0
+    group_burst: int = 15
+    global_per_s: float = 29.5
+    global_burst: int = 25
+    paid_per_s: float = 950.0
+    paid_burst: int = 100
+
+    @classmethod
+    def unlimited(cls) -> RateLimits:
+        """No pacing at all: for a local Bot API server or a fake without flood control."""
+        inf = float("inf")
+        return cls(inf, 1 << 30, inf, 1 << 30, inf, 1 << 30, inf, 1 << 30)
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """The outcome of one call, told to the actor that asked with ``notify(tag)``."""
+
+    tag: Any
+    method: str
+    result: Any = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class CallOptions:
+    """Per-call choices: ``coalesce`` edits; ``retry_unsafe``: retry even if the call may
+    have reached Telegram (it may then happen twice)."""
+
+    coalesce: bool = False
+    retry_unsafe: bool = False
+
+
+_DEFAULT_OPTIONS: Final = CallOptions()
+
+
+@dataclass(slots=True, eq=False)
+class Call:
+    """One outgoing call and its future; ``notify`` (if set) is told a :class:`CallResult`."""
+
+    method: str
+    params: dict[str, Any]
+    future: pykka.Future[Any] = field(default_factory=CallFuture)
+    notify: ActorRef[Any] | None = None
+    tag: Any = None
+    options: CallOptions = _DEFAULT_OPTIONS
+    created: float = 0.0
+    attempts: int = 0
+    also: list[Call] | None = None  # coalesced calls that share this call's outcome
+    held: tuple[InFlight, int] | None = None  # the update this call holds open
+
+
+@dataclass(slots=True)
+class _Done:
+    call: Call
+    result: Any
+    error: BaseException | None
+
+
+class _Wake:
+    """Clock -> sender: a bucket refilled or a pause ended."""
+
+
+@dataclass(slots=True)
+class _Flush:
+    future: pykka.Future[bool]
+    deadline: float
+
+
+@dataclass
+class SenderStats:
+    queued: int = 0
+    in_flight: int = 0
+    calls: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    too_late: int = 0
+    coalesced: int = 0
+    migrated: int = 0
+    bucket_wait_s: float = 0.0
+
+
+class _Chat:
+    __slots__ = ("bucket", "busy", "key", "paused_until", "queue")
+
+    def __init__(self, key: Any, bucket: TokenBucket | None) -> None:
+        self.key = key
+        self.queue: deque[Call] = deque()
+        self.busy = False
+        self.paused_until = 0.0
+        self.bucket = bucket
+
+
+def _settle(call: Call, result: Any, error: BaseException | None) -> None:
+    """Resolve a call's future (and those coalesced into it) and notify its caller."""
+    for each in (call, *(call.also or ())):
+        if error is None:
+            each.future.set(result)
+        else:
+            each.future.set_exception((type(error), error, error.__traceback__))
+        if each.notify is not None:
+            _tell(each.notify, CallResult(each.tag, each.method, result, error))
+        if each.held is not None:
+            tracker, seq = each.held
+            if isinstance(error, SenderStopped):
+                tracker.abandon(seq)  # never sent: the update is replayed at next start
+            else:
+                tracker.finish(seq)
+
+
+class _Workers:
+    """HTTP worker threads: each takes a call, performs it, tells the sender the outcome
+    (or, once the sender has stopped, settles the call itself so no result is lost)."""
+
+    def __init__(self, client: Client, count: int, sender: ActorRef[Any]) -> None:
+        self._client = client
+        self._sender = sender
+        self._jobs: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
+        self._max = count
+        self._threads: list[threading.Thread] = []
+        # The shortest round trip of the last two windows of calls: the link's latency,
+        # without the queueing a busy server (or our own load) adds to the average.
+        self._window_min = self._last_min = 0.0
+        self._window_calls = 0
+
+    @property
+    def rtt(self) -> float:
+        return min(self._window_min, self._last_min)
+
+    def _sample(self, seconds: float) -> None:
+        # Updated racily by the workers: a hint for the limit, not a measurement.
+        if self._window_calls == 0 or seconds < self._window_min:
+            self._window_min = seconds
+        self._window_calls += 1
+        if self._window_calls >= _RTT_WINDOW:
+            self._last_min, self._window_calls = self._window_min, 0
+
+    def limit(self) -> int:
+        """Calls to run at once: a few connections while round trips are short (more
+        threads would only fight over the GIL), more as they grow, to hide the latency."""
+        wanted = math.ceil(_BASE_CONNECTIONS * self.rtt / _SHORT_RTT)
+        return max(min(wanted, self._max), min(_BASE_CONNECTIONS, self._max))
+
+    def submit(self, call: Call, in_flight: int) -> None:
+        """Queue ``call``; ``in_flight`` (this one included) says how many run at once.
+
+        Threads start as concurrency first needs them, up to ``count``: a quiet bot keeps
+        one or two, a busy bot on a slow link gets enough to hide the round trip.
+        """
+        if in_flight > len(self._threads) and len(self._threads) < self._max:
+            thread = threading.Thread(target=self._work,
+                                      name=f"actorbot-http-{len(self._threads)}")
+            self._threads.append(thread)
+            thread.start()
+        self._jobs.put(call)
+
+    def _work(self) -> None:
+        while (call := self._jobs.get()) is not None:
+            result: Any = None
+            error: BaseException | None = None
+            started = time.perf_counter()
+            try:
+                result = self._client.request_checked(call.method, call.params)
+            except Exception as exc:  # noqa: BLE001 - every outcome goes back to the sender
+                error = exc
+            self._sample(time.perf_counter() - started)
+            try:
+                self._sender.tell(_Done(call, result, error))
+            except ActorDeadError:
+                _settle(call, result, error)
+
+    def stop(self, timeout: float | None = None) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
+
+
+class Sender(pykka.ThreadingActor):
+    """See the module docstring. Takes :class:`Call` messages; :meth:`flush_future` drains."""
+
+    def __init__(
+        self,
+        client: Client,
+        clock: Clock,
+        *,
+        limits: RateLimits | None = None,
+        workers: int = 8,
+        max_queue: int = 10_000,
+        block_when_full: bool = False,
+        max_retries: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        answer_deadline: float = 10.0,
+        on_migrated: Callable[[int | str, int], None] | None = None,
+        on_relieved: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        if workers < 1 or max_queue < 1:
+            raise ValueError("workers and max_queue must be at least 1")
+        self.client = client
+        self.clock = clock
+        self.limits = limits or RateLimits()
+        self.worker_count = workers
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.answer_deadline = answer_deadline
+        self.on_migrated = on_migrated
+        self.block_when_full = block_when_full
+        self.slots = threading.BoundedSemaphore(max_queue)
+        self.high_water = max(max_queue // 2, 1)
+        self.low_water = max_queue // 4
+        self.on_relieved = on_relieved
+        self.stats = SenderStats()
+        now = clock.now()
+        self._global = TokenBucket(self.limits.global_per_s, self.limits.global_burst, now)
+        self._paid = TokenBucket(self.limits.paid_per_s, self.limits.paid_burst, now)
+        self._chats: dict[Any, _Chat] = {}
+        self._ready: deque[_Chat] = deque()
+        self._sleeping: list[tuple[float, int, _Chat]] = []
+        self._sleep_seq = itertools.count()
+        self._priority: deque[Call] = deque()
+        self._migrated: dict[Any, int] = {}
+        self._wake: Timer | None = None
+        self._wake_at = 0.0
+        self._flushes: list[_Flush] = []
+        self._workers: _Workers | None = None
+        self._finished = 0
+        self._congested = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self._workers = _Workers(self.client, self.worker_count, self.actor_ref)
+
+    def on_stop(self) -> None:
+        self._fail_everything(SenderStopped("the sender stopped"))
+        if self._wake is not None:
+            self._wake.cancel()
+        if self._workers is not None:
+            # Calls in flight finish; their workers settle them (the actor is gone).
+            self._workers.stop(timeout=self.client.read_timeout + self.client.connect_timeout)
+
+    # -- messages -------------------------------------------------------------------------
+
+    def on_receive(self, message: Any) -> Any:
+        kind = type(message)
+        if kind is Call:
+            self._accept(message)
+        elif kind is _Done:
+            self._finish(message)
+        elif kind is _Wake:
+            if self._wake is not None and self._wake_at <= self.clock.now():
+                self._wake = None  # this was the scheduled wake (not a flush deadline's)
+        elif kind is _Flush:
+            self._flushes.append(message)
+        else:
+            raise TypeError(f"the sender takes Call messages, not {kind.__name__}")
+        self._pump()
+        self._check_flushes()
+        self._check_congestion()
+        return None
+
+    @property
+    def congested(self) -> bool:
+        """The queue passed its high-water mark and has not yet drained to the low one:
+        whoever feeds the bot (the poller) should hold off. Read from any thread."""
+        return self._congested
+
+    def _check_congestion(self) -> None:
+        queued = self.stats.queued
+        if not self._congested and queued >= self.high_water:
+            self._congested = True
+            log.info("sender.congested", queued=queued)
+        elif self._congested and queued <= self.low_water:
+            self._congested = False
+            if self.on_relieved is not None:
+                self.on_relieved()
+
+    def _accept(self, call: Call) -> None:
+        if not call.created:  # a retried priority call keeps its age
+            call.created = self.clock.now()
+        if call.method in _PRIORITY:
+            self._priority.append(call)
+            self.stats.queued += 1
+            return
+        chat = self._chat_for(call)
+        if call.options.coalesce and call.method in _COALESCE and self._coalesce(chat, call):
+            return
+        chat.queue.append(call)
+        self.stats.queued += 1
+        if len(chat.queue) == 1 and not chat.busy:
+            self._make_ready(chat)
+
+    def _chat_for(self, call: Call) -> _Chat:
+        key = call.params.get("chat_id")
+        if key in self._migrated:
+            key = self._migrated[key]
+            call.params["chat_id"] = key
+        return self._chat(key)
+
+    def _chat(self, key: Any) -> _Chat:
+        chat = self._chats.get(key)
+        if chat is None:
+            bucket = None
+            if key is not None:
+                lim = self.limits
+                now = self.clock.now()
+                bucket = (TokenBucket(lim.private_per_s, lim.private_burst, now)
+                          if is_private_chat(key)
+                          else TokenBucket(lim.group_per_min / 60.0, lim.group_burst, now))
+            chat = self._chats[key] = _Chat(key, bucket)
+        return chat
+
+    def _coalesce(self, chat: _Chat, call: Call) -> bool:
+        target = (call.params.get("message_id"), call.params.get("inline_message_id"))
+        for queued in chat.queue:
+            if (queued.method == call.method and queued.options.coalesce
+                    and (queued.params.get("message_id"),
+                         queued.params.get("inline_message_id")) == target):
+                queued.params = call.params
+                if queued.also is None:
+                    queued.also = []
+                queued.also.append(call)
+                self.stats.coalesced += 1
+                return True
+        return False
+
+    def _make_ready(self, chat: _Chat) -> None:
+        if chat.paused_until > self.clock.now():
+            self._sleep(chat, chat.paused_until)
+        else:
+            self._ready.append(chat)
+
+    def _sleep(self, chat: _Chat, until: float) -> None:
+        heapq.heappush(self._sleeping, (until, next(self._sleep_seq), chat))
+        self._schedule_wake(until)
+
+    # -- dispatch -------------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        """Hand calls to free workers: priority first, then chats in turn, within limits."""
+        now = self.clock.now()
+        stats = self.stats
+        while self._sleeping and self._sleeping[0][0] <= now:
+            chat = heapq.heappop(self._sleeping)[2]
+            if chat.queue and not chat.busy and chat.paused_until <= now:
+                self._ready.append(chat)
+        if self._sleeping:  # the next sleeper must be woken too, not only the first one
+            self._schedule_wake(self._sleeping[0][0])
+        assert self._workers is not None
+        limit = self._workers.limit()
+        while self._priority and stats.in_flight < limit:
+            call = self._priority.popleft()
+            stats.queued -= 1
+            if now - call.created > self.answer_deadline:
+                stats.too_late += 1
+                self._resolve(call, None, TooLate(
+                    f"{call.method} waited {now - call.created:.1f} s: Telegram no longer "
+                    "accepts the answer", method=call.method))
+                continue
+            self._dispatch(call)
+        self._global.refill(now)
+        self._paid.refill(now)
+        blocked: list[_Chat] = []
+        while self._ready and stats.in_flight < limit:
+            chat = self._ready.popleft()
+            if chat.busy or not chat.queue:
+                continue
+            call = chat.queue[0]
+            wait = self._charge(chat, call, now)
+            if wait is None:
+                chat.queue.popleft()
+                stats.queued -= 1
+                chat.busy = True
+                self._dispatch(call)
+            elif wait == float("inf"):
+                blocked.append(chat)  # an overall bucket is empty: others may still go
+            else:
+                stats.bucket_wait_s += wait
+                self._sleep(chat, now + wait)
+        if blocked:
+            self._ready.extendleft(reversed(blocked))
+            refill = min(b.wait_time() for b in (self._global, self._paid))
+            self._schedule_wake(now + max(refill, 0.001))
+
+    def _charge(self, chat: _Chat, call: Call, now: float) -> float | None:
+        """Take the tokens ``call`` needs: None if taken, else seconds to wait for its chat
+        (``inf`` when only an overall bucket is empty)."""
+        if not is_charged(call.method) or chat.bucket is None:
+            return None
+        chat.bucket.refill(now)
+        wait = chat.bucket.wait_time()
+        if wait > 0:
+            return wait
+        overall = self._paid if call.params.get("allow_paid_broadcast") else self._global
+        if overall.wait_time() > 0:
+            return float("inf")
+        chat.bucket.tokens -= 1.0
+        overall.tokens -= 1.0
+        return None
+
+    def _dispatch(self, call: Call) -> None:
+        call.attempts += 1
+        self.stats.in_flight += 1
+        self.stats.calls += 1
+        assert self._workers is not None
+        self._workers.submit(call, self.stats.in_flight)
+
+    def _schedule_wake(self, when: float) -> None:
+        if self._wake is not None and self._wake_at <= when:
+            return
+        if self._wake is not None:
+            self._wake.cancel()
+        self._wake_at = when
+        self._wake = self.clock.call_at(when, _tell, self.actor_ref, _Wake())
+
+    # -- outcomes -------------------------------------------------------------------------
+
+    def _finish(self, done: _Done) -> None:
+        call, error, result = done.call, done.error, done.result
+        self.stats.in_flight -= 1
+        if isinstance(error, MessageNotModified) and call.attempts > 1:
+            # An earlier attempt's answer was lost, but its edit took effect (errors.json:
+            # "treat as success"). The message itself is not returned on this path.
+            error, result = None, True
+        chat = None if call.method in _PRIORITY else self._chat_for(call)
+        if isinstance(error, ChatMigrated) and chat is not None:
+            self._migrate(chat, call, error.migrate_to_chat_id)
+            return
+        retry_in: float | None = None
+        if error is not None:
+            retry_in = self._retry_delay(call, error)
+        if retry_in is not None and chat is not None:
+            self.stats.retries += 1
+            self.stats.queued += 1
+            chat.queue.appendleft(call)
+            chat.busy = False
+            chat.paused_until = max(chat.paused_until, self.clock.now() + retry_in)
+            self._sleep(chat, chat.paused_until)
+            return
+        if retry_in is not None:  # a priority call: back into its lane, after the delay
+            self.stats.retries += 1
+            self.clock.call_later(retry_in, _tell, self.actor_ref, call)
+            return
+        self._resolve(call, result, error)
+        if chat is not None:
+            chat.busy = False
+            if chat.queue:
+                self._make_ready(chat)
+        self._finished += 1
+        if self._finished % 1024 == 0:
+            self._forget_idle_chats()
+
+    def _forget_idle_chats(self) -> None:
+        """Drop chats that are idle and whose bucket is full again (a fresh one would be the
+        same), so memory follows active chats, not every chat ever written to."""
+        now = self.clock.now()
+        for key in [k for k, c in self._chats.items() if self._forgettable(c, now)]:
+            del self._chats[key]
+
+    @staticmethod
+    def _forgettable(chat: _Chat, now: float) -> bool:
+        if chat.queue or chat.busy or chat.paused_until > now:
+            return False
+        if chat.bucket is None:
+            return True
+        chat.bucket.refill(now)
+        return chat.bucket.tokens >= chat.bucket.capacity
+
+    def _retry_delay(self, call: Call, error: BaseException) -> float | None:
+        """Seconds before ``call`` is tried again, or None to give up with ``error``."""
+        if isinstance(error, RetryAfter):
+            self.stats.rate_limited += 1
+            log.warning("sender.rate_limited", method=call.method, retry_after=error.retry_after,
+                        chat_id=call.params.get("chat_id"))
+            return float(error.retry_after)
+        retryable = isinstance(error, ServerError) or (
+            isinstance(error, NetworkError)
+            and (not error.may_have_reached or is_idempotent(call.method)
+                 or call.options.retry_unsafe)
+        )
+        if not retryable or call.attempts > self.max_retries:
+            return None
+        ceiling = min(self.backoff * 2 ** (call.attempts - 1), self.max_backoff)
+        delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto
+        log.info("sender.retry", method=call.method, attempt=call.attempts,
+                 error=type(error).__name__, retry_in=round(delay, 3))
+        return delay
+
+    def _migrate(self, chat: _Chat, call: Call, new_id: int) -> None:
+        """Move ``call`` and everything queued for its old chat id to ``new_id``, in order,
+        ahead of what was already queued there; later calls to the old id follow too."""
+        old_id = chat.key
+        self._migrated[old_id] = new_id
+        self.stats.migrated += 1
+        self.stats.retries += 1
+        log.info("sender.chat_migrated", old_chat_id=old_id, new_chat_id=new_id)
+        moved = [call, *chat.queue]
+        chat.queue.clear()
+        chat.busy = False
+        del self._chats[old_id]
+        target = self._chat(new_id)
+        for each in moved:
+            each.params["chat_id"] = new_id
+        target.queue.extendleft(reversed(moved))
+        self.stats.queued += 1  # the call that was in flight waits again
+        if not target.busy:
+            self._make_ready(target)
+        if self.on_migrated is not None:
+            try:
+                self.on_migrated(old_id, new_id)
+            except Exception:  # a broken hook must not stop the sender
+                log.exception("sender.on_migrated_failed")
+
+    def _resolve(self, call: Call, result: Any, error: BaseException | None) -> None:
+        count = 1 + len(call.also or ())
+        for _ in range(count):
+            self.slots.release()
+        if error is None:
+            self.stats.succeeded += count
+        else:
+            self.stats.failed += count
+        _settle(call, result, error)
+
+    # -- flush and stop -------------------------------------------------------------------
+
+    def flush_future(self, deadline: float) -> pykka.Future[bool]:
+        """Ask for a future that is True once every queued call is done (False at deadline).
+
+        Thread-safe: it only sends the sender a message.
+        """
+        future: pykka.Future[bool] = pykka.ThreadingFuture()
+        _tell(self.actor_ref, _Flush(future, deadline))
+        self.clock.call_at(deadline, _tell, self.actor_ref, _Wake())
+        return future
+
+    def _idle(self) -> bool:
+        return self.stats.queued == 0 and self.stats.in_flight == 0
+
+    def _check_flushes(self) -> None:
+        if not self._flushes:
+            return
+        now = self.clock.now()
+        keep = []
+        for flush in self._flushes:
+            if self._idle():
+                flush.future.set(True)
+            elif now >= flush.deadline:
+                self._fail_everything(SenderStopped("the flush deadline passed first"))
+                flush.future.set(self._idle())
+            else:
+                keep.append(flush)
+        self._flushes = keep
+
+    def _fail_everything(self, error: SenderError) -> None:
+        """Resolve every queued call with ``error`` (calls in flight finish by themselves)."""
+        queued = list(self._priority)
+        self._priority.clear()
+        for chat in self._chats.values():
+            queued.extend(chat.queue)
+            chat.queue.clear()
+        self._ready.clear()
+        self._sleeping.clear()
+        self.stats.queued = 0
+        for call in queued:
+            self._resolve(call, None, error)
+
+
+def _tell(ref: ActorRef[Any], message: Any) -> None:
+    with contextlib.suppress(ActorDeadError):  # the receiver is gone: nothing to tell
+        ref.tell(message)
+
+
+@dataclass(frozen=True, slots=True)
+class SenderHandle:
+    """What callers on other threads need to queue calls: the ref and the queue's slots."""
+
+    ref: ActorRef[Any]
+    slots: threading.BoundedSemaphore
+    block_when_full: bool = False
+
+    @classmethod
+    def of(cls, sender: Sender) -> SenderHandle:
+        return cls(sender.actor_ref, sender.slots, sender.block_when_full)
+
+    def submit(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        *,
+        notify: ActorRef[Any] | None = None,
+        tag: Any = None,
+        options: CallOptions = _DEFAULT_OPTIONS,
+    ) -> pykka.Future[Any]:
+        """Queue one call; the future resolves with its result or its typed error."""
+        return submit(self.ref, self.slots, method, params, notify=notify, tag=tag,
+                      options=options, block=self.block_when_full)
+
+
+def submit(
+    sender: ActorRef[Any],
+    slots: threading.BoundedSemaphore,
+    method: str,
+    params: Mapping[str, Any],
+    *,
+    notify: ActorRef[Any] | None = None,
+    tag: Any = None,
+    options: CallOptions = _DEFAULT_OPTIONS,
+    block: bool = False,
+) -> pykka.Future[Any]:
+    """Queue one call on the sender; the future resolves with its result or typed error."""
+    method, checked = check_call(method, params)  # once, here: the workers trust it
+    if not slots.acquire(blocking=block):
+        raise SenderQueueFull(f"{method}: the sender's queue is full")
+    call = Call(method, checked, notify=notify, tag=tag, options=options, held=holding())
+    if call.held is not None:  # a handler is handling an update: it is done once we are
+        call.held[0].hold(call.held[1])
+    try:
+        sender.tell(call)
+    except ActorDeadError:
+        slots.release()
+        if call.held is not None:
+            call.held[0].finish(call.held[1])
+        raise SenderStopped(f"{method}: the sender is not running") from None
+    return call.future
+
+
+__all__ = ["Call", "CallOptions", "CallResult", "RateLimits", "Sender", "SenderError",
+           "SenderHandle", "SenderQueueFull", "SenderStopped", "TooLate", "is_idempotent",
+           "submit"]

@@ -1,0 +1,23 @@
+"""Mini App backend: ``initData`` and Login Widget validation."""
+
+from actorbot.webapp._initdata import (
+    AuthDataInvalid,
+    InitDataInvalid,
+    LoginData,
+    LoginInvalid,
+    WebAppData,
+    validate_init_data,
+    validate_init_data_signature,
+    validate_login_widget,
+)
+
+__all__ = [
+    "AuthDataInvalid",
+    "InitDataInvalid",
+    "LoginData",
+    "LoginInvalid",
+    "WebAppData",
+    "validate_init_data",
+    "validate_init_data_signature",
+    "validate_login_widget",
+]

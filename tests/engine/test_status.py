@@ -1,0 +1,204 @@
+"""Engine status and its hooks, and the handler hooks whose failures are only logged."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+
+import pytest
+from structlog.testing import capture_logs
+
+from actorbot import (
+    Engine,
+    FailurePolicy,
+    PollingStopped,
+    Route,
+    ServerError,
+    UserHandler,
+    per_chat_id,
+    per_from_id,
+)
+from actorbot.handlers._handler import ChatHandler
+from actorbot.testing import FakeBotApi, Fault
+from tests.helpers import eventually, make_engine
+
+pytestmark = pytest.mark.usefixtures("no_thread_left")
+
+
+class Echo(ChatHandler):
+    def on_chat_message(self, msg: dict[str, Any]) -> None:
+        self.sender.send_message(msg.get("text", ""))
+
+
+class Events:
+    """Records hook calls from any thread."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: list[Any] = []
+
+    def add(self, item: Any) -> None:
+        with self.lock:
+            self.items.append(item)
+
+    def list(self) -> list[Any]:
+        with self.lock:
+            return list(self.items)
+
+    def hooks(self) -> dict[str, Any]:
+        return {"on_status": self.add, "on_connected": lambda: self.add("on_connected"),
+                "on_error": self.add}
+
+
+def test_polling_statuses_in_order(tg: FakeBotApi) -> None:
+    events = Events()
+    engine = make_engine(tg, [Route(per_chat_id(), Echo)], **events.hooks())
+    assert (engine.status, engine.running) == ("stopped", False)
+    with engine:
+        eventually(lambda: engine.status == "connected", 30, "the first getUpdates")
+        assert engine.running
+        tg.inject_message(1, "hi")
+        assert tg.wait_for(lambda: tg.sent_texts(1) == ["hi"], 30)
+    assert (engine.status, engine.running) == ("stopped", False)
+    assert events.list() == ["starting", "connected", "on_connected", "stopping", "stopped"]
+    assert engine.stats()["status"] == "stopped"
+
+
+def test_errors_mean_retrying_until_getupdates_works_again(tg: FakeBotApi) -> None:
+    tg.add_fault(Fault(method="getUpdates", status=502, times=2))
+    events = Events()
+    with make_engine(tg, [Route(per_chat_id(), Echo)], **events.hooks()) as engine:
+        eventually(lambda: "on_connected" in events.list(), 30, "the connection")
+        assert engine.status == "connected"
+    got = events.list()
+    assert [e for e in got if isinstance(e, str)] == [
+        "starting", "retrying", "connected", "on_connected", "stopping", "stopped"]
+    errors = [e for e in got if isinstance(e, BaseException)]
+    assert [type(e) for e in errors] == [ServerError, ServerError]
+    assert got.index(errors[0]) == 2  # after "retrying" is set, before "connected"
+
+
+def test_without_polling_started_means_connected(tg: FakeBotApi) -> None:
+    events = Events()
+    engine = make_engine(tg, [Route(per_chat_id(), Echo)], polling=False, **events.hooks())
+    engine.start()
+    try:
+        assert events.list() == ["starting", "connected", "on_connected"]
+        assert engine.running
+        with pytest.raises(RuntimeError, match="already running"):
+            engine.start()
+    finally:
+        engine.stop()
+    assert events.list()[-2:] == ["stopping", "stopped"]
+
+
+def test_a_fatal_poll_error_reaches_on_error(tg: FakeBotApi) -> None:
+    tg.add_fault(Fault(method="getUpdates", status=401))
+    events = Events()
+    with make_engine(tg, [Route(per_chat_id(), Echo)], **events.hooks()) as engine:
+        eventually(lambda: engine.error is not None, 30, "the fatal error")
+    errors = [e for e in events.list() if isinstance(e, BaseException)]
+    assert len(errors) == 1
+    assert isinstance(errors[0], PollingStopped)
+    assert "connected" not in events.list()
+
+
+def test_failing_hooks_are_logged_not_fatal(tg: FakeBotApi) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError("hook bug")
+
+    with capture_logs() as logs:
+        engine = make_engine(tg, [Route(per_chat_id(), Echo)], on_status=broken,
+                             on_connected=broken, on_error=broken)
+        with engine:
+            eventually(lambda: engine.status == "connected", 30, "the connection")
+            tg.inject_message(1, "still works")
+            assert tg.wait_for(lambda: tg.sent_texts(1) == ["still works"], 30)
+    assert engine.status == "stopped"
+    failed = [(e["hook"], e["error"]) for e in logs if e["event"] == "engine.hook_failed"]
+    assert failed == [("on_status", "RuntimeError: hook bug"),     # starting
+                      ("on_status", "RuntimeError: hook bug"),     # connected
+                      ("on_connected", "RuntimeError: hook bug"),
+                      ("on_status", "RuntimeError: hook bug"),     # stopping
+                      ("on_status", "RuntimeError: hook bug")]     # stopped
+    assert tg.token not in repr(logs)
+
+
+def test_hooks_can_be_set_after_construction(tg: FakeBotApi) -> None:
+    events = Events()
+    engine = make_engine(tg, [Route(per_chat_id(), Echo)], polling=False)
+    engine.on_status = events.add
+    with engine:
+        pass
+    assert events.list() == ["starting", "connected", "stopping", "stopped"]
+
+
+# -- handler hooks whose failure is tolerated ------------------------------------------------
+
+
+NO_RETRY = FailurePolicy(retries=0)  # one failure is one failure
+
+
+class Fragile(UserHandler):
+    opened: ClassVar[int] = 0
+
+    def on_open(self, update: Any) -> None:
+        self.count = 0
+        Fragile.opened += 1
+
+    def on_callback_query(self, query: dict[str, Any]) -> None:
+        self.count += 1
+        raise RuntimeError("button bug")
+
+    def on_inline_query(self, query: dict[str, Any]) -> None:
+        self.count += 1
+        raise ValueError("inline bug")
+
+    def on_chat_message(self, msg: dict[str, Any]) -> None:
+        self.count += 1
+        if msg["text"] == "fail":
+            raise RuntimeError("message bug")
+        self.sender.send_message(f"count={self.count}")
+
+
+def test_callback_and_inline_hook_failures_keep_the_handler(tg: FakeBotApi) -> None:
+    Fragile.opened = 0
+    route = Route(per_from_id(), Fragile, on_failure=NO_RETRY)
+    with capture_logs() as logs, make_engine(tg, [route]) as engine:
+        tg.inject_callback_query(5, 5, "press", message_id=1)
+        tg.inject_inline_query(5, "query")
+        tg.inject_message(5, "hi")  # same handler, state kept: the third update it saw
+        tg.inject_message(5, "fail")  # any other hook: the route's failure policy
+        tg.inject_message(5, "hi")  # a fresh handler
+        assert tg.wait_for(lambda: len(tg.sent_texts(5)) == 2, 30)
+        stats = engine.stats()
+    assert tg.sent_texts(5) == ["count=3", "count=1"]
+    assert (stats["spawned"], stats["failed"], Fragile.opened) == (2, 1, 2)
+    assert stats["hook_failures"] == 2
+    tolerated = [(e["update_type"], e["error"], e["handler"])
+                 for e in logs if e["event"] == "handler.hook_failed"]
+    assert tolerated == [("callback_query", "RuntimeError: button bug", "Fragile"),
+                         ("inline_query", "ValueError: inline bug", "Fragile")]
+    assert [e["error"] for e in logs if e["event"] == "handler.failed"] == [
+        "RuntimeError: message bug"]
+
+
+def test_tolerated_failures_can_be_turned_off(tg: FakeBotApi) -> None:
+    class Strict(Fragile):
+        tolerated_failures = frozenset()
+
+    with make_engine(tg, [Route(per_from_id(), Strict, on_failure=NO_RETRY)]) as engine:
+        tg.inject_callback_query(5, 5, "press", message_id=1)
+        tg.inject_message(5, "hi")
+        assert tg.wait_for(lambda: len(tg.sent_texts(5)) == 1, 30)
+        stats = engine.stats()
+    assert tg.sent_texts(5) == ["count=1"]  # a new handler after the failure
+    assert (stats["spawned"], stats["failed"], stats["hook_failures"]) == (2, 1, 0)
+
+
+def test_engine_repr_and_misuse_messages(tg: FakeBotApi) -> None:
+    engine = Engine(tg.token, [Route(per_chat_id(), Echo)], base_url=tg.base_url,
+                    polling=False, stats_interval=None)
+    assert repr(engine) == "Engine(bot_id=123456, status='stopped')"
+    with pytest.raises(RuntimeError, match="engine is stopped"):
+        engine.feed({"update_id": 1})
