@@ -10,30 +10,41 @@ from actorbot.api import (
     API_VERSION,
     DEFAULT_BASE_URL,
     METHODS,
+    Client,
+    InputFile,
+    InputFileLike,
+    MethodSpec,
+)
+from actorbot.engine import Engine
+from actorbot.errors import (
     ApiError,
+    AuthDataInvalid,
     BadRequest,
     ChatMigrated,
-    Client,
     Conflict,
     ConnectError,
     ConnectionLost,
+    EngineBusy,
     Forbidden,
-    InputFile,
-    InputFileLike,
+    InitDataInvalid,
     InvalidResponse,
     LoggedOut,
+    LoginInvalid,
     MessageNotModified,
-    MethodSpec,
     NetworkError,
     NotFound,
+    PollingStopped,
     QueryExpired,
     ReadTimeout,
     RetryAfter,
+    SenderError,
+    SenderQueueFull,
+    SenderStopped,
     ServerError,
     TelegramError,
+    TooLate,
     Unauthorized,
 )
-from actorbot.engine import Engine, EngineBusy
 from actorbot.handlers import (
     BotCommand,
     ChatHandler,
@@ -50,14 +61,7 @@ from actorbot.handlers import (
     parse_command,
     sync_commands,
 )
-from actorbot.intake import (
-    PollingStopped,
-    QueueSource,
-    Reorderer,
-    ReorderStats,
-    Webhook,
-    WebhookApp,
-)
+from actorbot.intake import QueueSource, Reorderer, ReorderStats, Webhook, WebhookApp
 from actorbot.journal import DeadLetter, Delivery, Journal, MemoryJournal, SqliteJournal
 from actorbot.monitoring import (
     EngineCollector,
@@ -87,16 +91,7 @@ from actorbot.seeds import (
     per_update_type,
     seed_function,
 )
-from actorbot.sending import (
-    CallOptions,
-    CallResult,
-    ChatSender,
-    RateLimits,
-    SenderError,
-    SenderQueueFull,
-    SenderStopped,
-    TooLate,
-)
+from actorbot.sending import CallOptions, CallResult, ChatSender, RateLimits
 from actorbot.updates import (
     CONTENT_TYPES,
     FLAVORS,
@@ -120,10 +115,7 @@ from actorbot.updates import (
     user_id,
 )
 from actorbot.webapp import (
-    AuthDataInvalid,
-    InitDataInvalid,
     LoginData,
-    LoginInvalid,
     WebAppData,
     validate_init_data,
     validate_init_data_signature,

@@ -1,7 +1,12 @@
 """The Bot API client: typed errors, uploads, and one method per Bot API method."""
 
 from actorbot.api._client import DEFAULT_BASE_URL, Client, check_call, method_spec
-from actorbot.api._errors import (
+from actorbot.api._errors import error_from_response
+from actorbot.api._files import InputFile, InputFileLike
+from actorbot.api._methods import API_VERSION, METHODS
+from actorbot.api._redact import REDACTED, redact
+from actorbot.api._spec import MethodSpec
+from actorbot.errors import (
     ApiError,
     BadRequest,
     ChatMigrated,
@@ -20,12 +25,7 @@ from actorbot.api._errors import (
     ServerError,
     TelegramError,
     Unauthorized,
-    error_from_response,
 )
-from actorbot.api._files import InputFile, InputFileLike
-from actorbot.api._methods import API_VERSION, METHODS
-from actorbot.api._redact import REDACTED, redact
-from actorbot.api._spec import MethodSpec
 
 __all__ = [
     "API_VERSION",

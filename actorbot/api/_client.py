@@ -25,7 +25,13 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
-from actorbot.api._errors import (
+from actorbot.api._errors import error_from_response
+from actorbot.api._files import has_upload, multipart
+from actorbot.api._methods import METHODS, BotMethods
+from actorbot.api._redact import redact
+from actorbot.api._spec import MethodSpec
+from actorbot.api._transport import JsonTransport, usable_for
+from actorbot.errors import (
     ConnectError,
     ConnectionLost,
     InvalidResponse,
@@ -33,13 +39,7 @@ from actorbot.api._errors import (
     ReadTimeout,
     ServerError,
     TelegramError,
-    error_from_response,
 )
-from actorbot.api._files import has_upload, multipart
-from actorbot.api._methods import METHODS, BotMethods
-from actorbot.api._redact import redact
-from actorbot.api._spec import MethodSpec
-from actorbot.api._transport import JsonTransport, usable_for
 
 DEFAULT_BASE_URL: Final = "https://api.telegram.org"
 

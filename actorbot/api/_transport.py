@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-from actorbot.api._errors import ConnectError, ConnectionLost, NetworkError, ReadTimeout
 from actorbot.api._redact import redact
+from actorbot.errors import ConnectError, ConnectionLost, NetworkError, ReadTimeout
 
 _MAX_HEAD: Final = 64 * 1024  # a Bot API answer's status line and headers are far smaller
 _CHUNK: Final = 64 * 1024

@@ -16,12 +16,19 @@ from typing import Any, TextIO
 
 import structlog
 
-from actorbot.api import Conflict, LoggedOut, NotFound, TelegramError, Unauthorized
 from actorbot.cli._exit import ExitCode
 from actorbot.cli._target import TargetError, load, routes_for
 from actorbot.cli._webhook import WebhookServer, parse_listen, webhook_secret
 from actorbot.engine import Engine
-from actorbot.intake import PollingStopped, Webhook
+from actorbot.errors import (
+    Conflict,
+    LoggedOut,
+    NotFound,
+    PollingStopped,
+    TelegramError,
+    Unauthorized,
+)
+from actorbot.intake import Webhook
 from actorbot.monitoring import MetricsServer, configure_logging, serve_metrics
 from actorbot.sending import RateLimits
 

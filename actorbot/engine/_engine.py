@@ -21,16 +21,9 @@ import pykka
 import structlog
 
 from actorbot.api import DEFAULT_BASE_URL, Client
+from actorbot.errors import EngineBusy, PollingStopped
 from actorbot.handlers import commands_of, prepare_commands
-from actorbot.intake import (
-    Poller,
-    PollerStats,
-    PollingStopped,
-    Webhook,
-    close_intake,
-    confirm_offset,
-    open_intake,
-)
+from actorbot.intake import Poller, PollerStats, Webhook, close_intake, confirm_offset, open_intake
 from actorbot.journal import DeadLetter, Journal, Keep, MemoryJournal, SqliteJournal
 from actorbot.routing import (
     AccessList,
@@ -71,13 +64,6 @@ def _ping(ref: pykka.ActorRef[Any], timeout: float) -> bool:
     except pykka.ActorDeadError:
         return True
     return True
-
-
-class EngineBusy(Exception):
-    """``feed`` waited ``timeout`` seconds for room: hand the update in again later (a
-    webhook answers 429 with ``Retry-After``)."""
-
-    retry_after = 1
 
 
 def _journal_of(journal: Journal | str | os.PathLike[str] | None) -> Journal:

@@ -1,6 +1,7 @@
 """Where updates come from: the long-polling poller, the webhook, any other source."""
 
-from actorbot.intake._poller import Poller, PollerStats, PollingStopped, confirm_offset
+from actorbot.errors import PollingStopped
+from actorbot.intake._poller import Poller, PollerStats, confirm_offset
 from actorbot.intake._reorder import Reorderer, ReorderStats
 from actorbot.intake._source import QueueSource
 from actorbot.intake._webhook import (

@@ -26,12 +26,13 @@ from typing import Any
 import pykka
 import structlog
 
-from actorbot.api import (
+from actorbot.api import Client
+from actorbot.errors import (
     ApiError,
-    Client,
     Conflict,
     LoggedOut,
     NotFound,
+    PollingStopped,
     RetryAfter,
     TelegramError,
     Unauthorized,
@@ -41,14 +42,6 @@ from actorbot.routing import Batch
 from actorbot.runtime import InFlight
 
 log = structlog.get_logger("actorbot.poller")
-
-
-class PollingStopped(Exception):
-    """Polling cannot go on (bad token, webhook set, another poller...): see ``cause``."""
-
-    def __init__(self, message: str, cause: BaseException | None = None) -> None:
-        super().__init__(message)
-        self.cause = cause
 
 
 @dataclass

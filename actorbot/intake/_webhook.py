@@ -29,7 +29,8 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 
 import structlog
 
-from actorbot.api import Client, InputFileLike, TelegramError
+from actorbot.api import Client, InputFileLike
+from actorbot.errors import TelegramError
 
 log = structlog.get_logger("actorbot.webhook")
 

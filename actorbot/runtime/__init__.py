@@ -1,11 +1,13 @@
 """Where actors run and how time passes: the handler pool, the clock, in-flight tracking."""
 
+from actorbot.runtime._backoff import Backoff
 from actorbot.runtime._clock import Clock, ManualClock, Timer
 from actorbot.runtime._pool import ActorPool, Runtime, RuntimeActor, ThreadPerActor, unbind
 from actorbot.runtime._tracker import InFlight, holding
 
 __all__ = [
     "ActorPool",
+    "Backoff",
     "Clock",
     "InFlight",
     "ManualClock",

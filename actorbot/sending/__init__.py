@@ -1,5 +1,6 @@
 """The sender stage: every outgoing Bot API call, rate-limited, retried, in per-chat order."""
 
+from actorbot.errors import SenderError, SenderQueueFull, SenderStopped, TooLate
 from actorbot.sending._facade import ChatSender
 from actorbot.sending._future import CallFuture
 from actorbot.sending._ratelimit import TokenBucket, is_charged, is_private_chat
@@ -9,12 +10,8 @@ from actorbot.sending._sender import (
     CallResult,
     RateLimits,
     Sender,
-    SenderError,
     SenderHandle,
-    SenderQueueFull,
     SenderStats,
-    SenderStopped,
-    TooLate,
     is_idempotent,
 )
 

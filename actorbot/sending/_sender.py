@@ -42,15 +42,17 @@ import pykka
 import structlog
 from pykka import ActorDeadError, ActorRef
 
-from actorbot.api import (
+from actorbot.api import Client, check_call
+from actorbot.errors import (
     ChatMigrated,
-    Client,
     MessageNotModified,
     NetworkError,
     RetryAfter,
+    SenderError,
+    SenderQueueFull,
+    SenderStopped,
     ServerError,
-    TelegramError,
-    check_call,
+    TooLate,
 )
 from actorbot.runtime import InFlight, holding
 from actorbot.sending._future import CallFuture
@@ -74,22 +76,6 @@ _UNSAFE_PREFIXES: Final = ("send", "forward", "copy", "create", "post", "upload"
 def is_idempotent(method: str) -> bool:
     """Whether repeating ``method`` cannot do twice what it did once (no new message etc.)."""
     return not method.startswith(_UNSAFE_PREFIXES) or method == "sendChatAction"
-
-
-class SenderError(TelegramError):
-    """The sender refused or gave up on a call without an answer from Telegram."""
-
-
-class SenderQueueFull(SenderError):
-    """``max_queue`` calls are already waiting."""
-
-
-class TooLate(SenderError):
-    """A callback or inline query answer waited past the time Telegram accepts it."""
-
-
-class SenderStopped(SenderError):
-    """The sender stopped (or its flush deadline passed) before the call could be made."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -734,6 +720,3 @@ def submit(
     return call.future
 
 
-__all__ = ["Call", "CallOptions", "CallResult", "RateLimits", "Sender", "SenderError",
-           "SenderHandle", "SenderQueueFull", "SenderStopped", "TooLate", "is_idempotent",
-           "submit"]

@@ -1,10 +1,8 @@
 """Mini App backend: ``initData`` and Login Widget validation."""
 
+from actorbot.errors import AuthDataInvalid, InitDataInvalid, LoginInvalid
 from actorbot.webapp._initdata import (
-    AuthDataInvalid,
-    InitDataInvalid,
     LoginData,
-    LoginInvalid,
     WebAppData,
     validate_init_data,
     validate_init_data_signature,

@@ -25,9 +25,10 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
+from actorbot.errors import AuthDataInvalid, InitDataInvalid, LoginInvalid
 from actorbot.webapp import _ed25519
 
 #: Telegram's Ed25519 keys for third-party validation (production, test environment).
@@ -42,32 +43,6 @@ DEFAULT_MAX_AGE: Final = 86_400
 # initData is a few hundred bytes; a huge string is an attack on the parser, not a login.
 _MAX_LENGTH: Final = 16_384
 
-Reason = Literal[
-    "malformed",          # not a query string, a field with a newline, a bad JSON field...
-    "duplicate_field",    # one key twice: which value was signed?
-    "missing_hash",
-    "hash_mismatch",
-    "missing_signature",
-    "signature_mismatch",
-    "missing_auth_date",
-    "expired",
-]
-
-
-class AuthDataInvalid(ValueError):
-    """Refused data; ``reason`` is one of :data:`Reason`, for code to branch on."""
-
-    def __init__(self, reason: Reason, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason: Reason = reason
-
-
-class InitDataInvalid(AuthDataInvalid):
-    """A Mini App's ``initData`` was refused."""
-
-
-class LoginInvalid(AuthDataInvalid):
-    """Login Widget data was refused."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from actorbot.api import Client
-from actorbot.api import TelegramError as _ActorbotError
 from actorbot.compat.telepot import _calls, api, helper
 from actorbot.compat.telepot._listen import Listener, Microphone
 from actorbot.compat.telepot._runtime import Loop
 from actorbot.compat.telepot.exception import translate
+from actorbot.errors import TelegramError as _ActorbotError
 from actorbot.intake import Reorderer
 from actorbot.routing import Route
 from actorbot.updates import flavor as _flavor

@@ -13,14 +13,8 @@ import re
 import threading
 from typing import Any, ClassVar
 
-from actorbot.api import (
-    ApiError,
-    ChatMigrated,
-    InvalidResponse,
-    RetryAfter,
-    Unauthorized,
-)
-from actorbot.api import TelegramError as _ActorbotError
+from actorbot.errors import ApiError, ChatMigrated, InvalidResponse, RetryAfter, Unauthorized
+from actorbot.errors import TelegramError as _ActorbotError
 
 __all__ = [
     "BadFlavor",
