@@ -33,6 +33,10 @@ import structlog
 from counter import Pacing, Run, main_or_bot, order_cell, run_bot, table, write_results
 
 from actorbot import ChatHandler, Engine, RateLimits, Route, per_chat_id
+from actorbot.api import Connection
+from actorbot.engine import Handling
+from actorbot.intake import Polling
+from actorbot.sending import Sending
 
 
 class Echo(ChatHandler):
@@ -46,8 +50,11 @@ def bot(runtime: str, idle_timeout: str, token: str, base_url: str) -> None:
     """The bot process: echo until SIGTERM, then print ``stats <json>`` and stop."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     route = Route(per_chat_id(), Echo, idle_timeout=float(idle_timeout))
-    engine = Engine(token, [route], base_url=base_url, runtime=runtime,  # type: ignore[arg-type]
-                    poll_timeout=10, stats_interval=None, rate_limits=RateLimits.unlimited())
+    engine = Engine(
+        token, [route], intake=Polling(timeout=10), handling=Handling(runtime=runtime),
+        sending=Sending(limits=RateLimits.unlimited()), connection=Connection(base_url=base_url),
+        stats_interval=None,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     engine.start()

@@ -26,6 +26,8 @@ from typing import Any
 import structlog
 
 from actorbot import ChatHandler, Engine, Route, per_chat_id
+from actorbot.api import Connection
+from actorbot.engine import Handling
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -67,15 +69,19 @@ def main() -> None:
 
     gc.collect()
     rss_before = rss_bytes()
-    engine = Engine("123456:bench-token", [Route(per_chat_id(), Chat,
+    engine = Engine(
+        "123456:bench-token",
+        [Route(per_chat_id(), Chat,
                                                  idle_timeout=args.idle_timeout)],
-                    base_url="http://127.0.0.1:9", polling=False, runtime=args.runtime,
-                    workers=args.workers, stats_interval=None, max_in_flight=20_000)
+        intake=None,
+        handling=Handling(runtime=args.runtime, workers=args.workers, max_in_flight=20_000),
+        connection=Connection(base_url="http://127.0.0.1:9"), stats_interval=None,
+    )
     engine.start()
     try:
         cpu0, t0 = time.process_time(), time.perf_counter()
         for start in range(0, n, args.batch):
-            engine.tracker.wait_below(engine.max_in_flight)
+            engine.tracker.wait_below(engine.handling.max_in_flight)
             engine.feed([update(c) for c in range(start, min(start + args.batch, n))])
         engine.tracker.wait_idle()
         t_started, cpu_started = time.perf_counter() - t0, time.process_time() - cpu0

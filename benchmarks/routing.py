@@ -26,6 +26,9 @@ import structlog
 from counter import main_or_bot, run_bot, table, write_results
 
 from actorbot import ChatHandler, Engine, Route, per_chat_id
+from actorbot.api import Connection
+from actorbot.engine import Handling
+from actorbot.intake import Polling
 
 
 class Tally:
@@ -64,8 +67,11 @@ def bot(runtime: str, total: str, token: str, base_url: str) -> None:
     """The bot process: route, count, report; runs until SIGTERM."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     Counting.tally = Tally(int(total))
-    engine = Engine(token, [Route(per_chat_id(), Counting)], base_url=base_url,
-                    runtime=runtime, poll_timeout=10, stats_interval=None)  # type: ignore[arg-type]
+    engine = Engine(
+        token, [Route(per_chat_id(), Counting)], intake=Polling(timeout=10),
+        handling=Handling(runtime=runtime), connection=Connection(base_url=base_url),
+        stats_interval=None,
+    )  # type: ignore[arg-type]
     engine.start()
     print(f"ready {time.process_time():.6f}", flush=True)  # all threads, ns resolution
     engine.run_forever()

@@ -21,7 +21,7 @@ import structlog
 
 from actorbot import Client
 from actorbot.runtime import Clock
-from actorbot.sending import RateLimits, Sender, SenderHandle
+from actorbot.sending import RateLimits, Sender, SenderHandle, Sending
 from actorbot.testing import FakeBotApi
 
 RESULTS = Path(__file__).parent / "results"
@@ -32,7 +32,8 @@ def run(tg: FakeBotApi, messages: list[dict[str, Any]], limits: RateLimits,
     client = Client(tg.token, base_url=tg.base_url, pool_maxsize=workers)
     clock = Clock()
     clock.start()
-    sender = Sender(client, clock, limits=limits, workers=workers, max_queue=len(messages) + 1)
+    sender = Sender(client, clock, Sending(limits=limits, http_workers=workers,
+                                          max_queue=len(messages) + 1))
     sender._start_actor_loop()
     handle = SenderHandle.of(sender)
     try:

@@ -15,7 +15,10 @@ from typing import Any
 
 from _run import run  # examples/_run.py: token -> real bot, else the demo
 
-from actorbot import DEFAULT_BASE_URL, ChatHandler, Engine, RateLimits, Route, per_chat_id
+from actorbot import ChatHandler, Engine, RateLimits, Route, per_chat_id
+from actorbot.api import DEFAULT_BASE_URL, Connection
+from actorbot.intake import Polling
+from actorbot.sending import Sending
 from actorbot.testing import FakeBotApi
 
 IDLE_TIMEOUT = 60.0
@@ -50,15 +53,17 @@ class GuessingGame(ChatHandler):
 def build(token: str, base_url: str = DEFAULT_BASE_URL, idle_timeout: float = IDLE_TIMEOUT,
           **options: Any) -> Engine:
     route = Route(per_chat_id(), GuessingGame, idle_timeout=idle_timeout)
-    return Engine(token, [route], base_url=base_url, **options)
+    return Engine(token, [route], connection=Connection(base_url=base_url), **options)
 
 
 def demo() -> None:
     """Chat 1 bisects to the answer; chat 2 guesses once and walks away."""
     with FakeBotApi() as telegram:
         # This fake Telegram does no flood control, so the demo need not pace its replies.
-        with build(telegram.token, telegram.base_url, idle_timeout=0.3, poll_timeout=1,
-                   rate_limits=RateLimits.unlimited()):
+        with build(
+            telegram.token, telegram.base_url, intake=Polling(timeout=1),
+            sending=Sending(limits=RateLimits.unlimited()), idle_timeout=0.3,
+        ):
             low, high = 1, 100
             while True:
                 guess = (low + high) // 2

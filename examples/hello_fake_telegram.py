@@ -9,8 +9,9 @@ the updates, and the script prints every chat's transcript.
 
 from __future__ import annotations
 
-from actorbot import Client, glance
+from actorbot import Client
 from actorbot.testing import FakeBotApi
+from actorbot.updates import glance
 
 
 def echo_once(bot: Client, offset: int | None) -> int | None:

@@ -14,8 +14,12 @@ from typing import Any
 import structlog
 from _run import run  # examples/_run.py: token -> real bot, else the demo
 
-from actorbot import DEFAULT_BASE_URL, Engine, Monitor, Route, glance, per_application
+from actorbot import Engine, Monitor, Route
+from actorbot.api import DEFAULT_BASE_URL, Connection
+from actorbot.intake import Polling
+from actorbot.seeds import per_application
 from actorbot.testing import FakeBotApi
+from actorbot.updates import glance
 
 log = structlog.get_logger("examples.monitor")
 
@@ -28,13 +32,15 @@ class UpdateLogger(Monitor):
 
 
 def build(token: str, base_url: str = DEFAULT_BASE_URL, **options: Any) -> Engine:
-    return Engine(token, [Route(per_application(), UpdateLogger, idle_timeout=None)],
-                  base_url=base_url, **options)
+    return Engine(
+        token, [Route(per_application(), UpdateLogger, idle_timeout=None)],
+        connection=Connection(base_url=base_url), **options,
+    )
 
 
 def demo() -> None:
     with FakeBotApi() as telegram:
-        engine = build(telegram.token, telegram.base_url, poll_timeout=1)
+        engine = build(telegram.token, telegram.base_url, intake=Polling(timeout=1))
         with engine:
             telegram.inject_message(1001, "hello")
             telegram.inject_command(-4001, "/help", user_id=1002)

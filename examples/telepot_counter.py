@@ -25,6 +25,7 @@ from actorbot.compat.telepot.delegate import (
     per_chat_id,
 )
 from actorbot.compat.telepot.loop import MessageLoop
+from actorbot.sending import Sending
 from actorbot.testing import FakeBotApi
 
 
@@ -49,7 +50,7 @@ def make_bot(token, timeout=10):
 def demo() -> None:
     """Two chats talk, fall silent past a short timeout, and one comes back."""
     with FakeBotApi() as fake, telepot.api.using(
-        base_url=fake.base_url, poll_timeout=1, rate_limits=RateLimits.unlimited()
+        base_url=fake.base_url, poll_timeout=1, sending=Sending(limits=RateLimits.unlimited())
     ):
         bot = make_bot(fake.token, timeout=0.3)
         MessageLoop(bot).run_as_thread()

@@ -23,15 +23,9 @@ import requests
 from _run import run  # examples/_run.py: token -> real bot, else the demo
 from cheroot.wsgi import Server
 
-from actorbot import (
-    DEFAULT_BASE_URL,
-    ChatHandler,
-    Engine,
-    Route,
-    Webhook,
-    WebhookApp,
-    per_chat_id,
-)
+from actorbot import ChatHandler, Engine, Route, Webhook, WebhookApp, per_chat_id
+from actorbot.api import DEFAULT_BASE_URL, Connection
+from actorbot.engine import Hooks
 from actorbot.testing import FakeBotApi
 
 HOOK_PATH = "/telegram/webhook"
@@ -62,8 +56,10 @@ def build(token: str, url: str, secret: str, base_url: str = DEFAULT_BASE_URL,
           **options: Any) -> Engine:
     """setWebhook on start; stop() leaves the webhook set, so no update is lost meanwhile."""
     hook = Webhook(url, secret_token=secret, max_connections=40)
-    return Engine(token, [Route(per_chat_id(), Echo)], base_url=base_url, webhook=hook,
-                  **options)
+    return Engine(
+        token, [Route(per_chat_id(), Echo)], intake=hook, connection=Connection(base_url=base_url),
+        **options,
+    )
 
 
 @contextmanager
@@ -113,7 +109,7 @@ def serve(token: str) -> Engine:
         if status == "stopped":
             server.close()
 
-    engine = build(token, os.environ["WEBHOOK_URL"], secret, on_status=on_status)
+    engine = build(token, os.environ["WEBHOOK_URL"], secret, hooks=Hooks(on_status=on_status))
     site.bot = WebhookApp(engine.feed, secret_token=secret)
     return engine
 

@@ -12,7 +12,8 @@ from typing import Any
 import structlog
 
 from actorbot.engine._engine import Engine
-from actorbot.sending import RateLimits
+from actorbot.intake import Polling
+from actorbot.sending import RateLimits, Sending
 from actorbot.testing import FakeBotApi
 
 FAKE_THREADS = "fake-telegram"
@@ -37,10 +38,10 @@ def engine_threads() -> set[str]:
 
 
 def make_engine(tg: FakeBotApi, routes: list[Any], **options: Any) -> Engine:
-    options.setdefault("poll_timeout", 1)
+    options.setdefault("intake", Polling(timeout=1))
     options.setdefault("stats_interval", None)
-    options.setdefault("rate_limits", RateLimits.unlimited())  # the fake's flood control is off
-    return Engine(tg.token, routes, base_url=tg.base_url, **options)
+    options.setdefault("sending", Sending(limits=RateLimits.unlimited()))  # no flood control
+    return Engine(tg.token, routes, connection=tg.connection, **options)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """The Bot API client: typed errors, uploads, and one method per Bot API method."""
 
-from actorbot.api._client import DEFAULT_BASE_URL, Client, check_call, method_spec
+from actorbot.api._client import DEFAULT_BASE_URL, Client, Connection, check_call, method_spec
 from actorbot.api._errors import error_from_response
 from actorbot.api._files import InputFile, InputFileLike
 from actorbot.api._methods import API_VERSION, METHODS
@@ -38,6 +38,7 @@ __all__ = [
     "Client",
     "Conflict",
     "ConnectError",
+    "Connection",
     "ConnectionLost",
     "Forbidden",
     "InputFile",

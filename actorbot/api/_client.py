@@ -32,6 +32,7 @@ from actorbot.api._redact import redact
 from actorbot.api._spec import MethodSpec
 from actorbot.api._transport import JsonTransport, usable_for
 from actorbot.errors import (
+    ConfigError,
     ConnectError,
     ConnectionLost,
     InvalidResponse,
@@ -91,6 +92,34 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, tuple | set | frozenset):
         return list(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Connection:
+    """How the engine reaches the Bot API (``Engine(connection=Connection(...))``).
+
+    ``base_url``: a local Bot API server or a fake instead of Telegram's; ``session``: a
+    ``requests.Session`` of yours (proxies, adapters) for uploads and downloads; the
+    timeouts in seconds (a long poll waits its own timeout plus ``long_poll_margin``).
+    """
+
+    base_url: str = DEFAULT_BASE_URL
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    long_poll_margin: float = 10.0
+    session: requests.Session | None = None
+
+    def __post_init__(self) -> None:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"Connection.base_url must be an http(s) URL, not {self.base_url!r}")
+        if min(self.connect_timeout, self.read_timeout) <= 0 or self.long_poll_margin < 0:
+            raise ConfigError("Connection: timeouts must be positive")
+
+    def client(self, token: str, *, pool_maxsize: int = 10) -> Client:
+        """A :class:`Client` for ``token`` with these settings."""
+        return Client(token, base_url=self.base_url, session=self.session,
+                      connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+                      long_poll_margin=self.long_poll_margin, pool_maxsize=pool_maxsize)
 
 
 class Client(BotMethods):
@@ -318,4 +347,4 @@ class Client(BotMethods):
             raise self._network_error("downloadFile", exc) from None
 
 
-__all__ = ["DEFAULT_BASE_URL", "Client", "TelegramError", "check_call", "method_spec"]
+__all__ = ["DEFAULT_BASE_URL", "Client", "Connection", "TelegramError", "check_call", "method_spec"]

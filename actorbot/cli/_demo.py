@@ -15,11 +15,12 @@ from typing import Any, TextIO
 
 from actorbot.cli._exit import ExitCode
 from actorbot.cli._run import start_metrics
-from actorbot.engine import Engine, RuntimeName
+from actorbot.engine import Engine, Handling, RuntimeName
 from actorbot.handlers import ChatHandler
+from actorbot.intake import Polling
 from actorbot.routing import Route
 from actorbot.seeds import per_chat_id
-from actorbot.sending import RateLimits
+from actorbot.sending import RateLimits, Sending
 from actorbot.testing import FakeBotApi
 
 FIRST_CHAT = 1001
@@ -202,9 +203,12 @@ def run_demo(s: DemoSettings, out: TextIO) -> int:
     with FakeBotApi(flood_control=s.flood_control, latency=s.latency) as tg:
         engine = Engine(
             tg.token, [Route(per_chat_id(), DemoBot, idle_timeout=s.idle_timeout)],
-            base_url=tg.base_url, poll_timeout=1, runtime=s.runtime,
-            workers=s.workers, stats_interval=s.stats_interval,
-            rate_limits=None if s.rate_limits else RateLimits.unlimited())
+            intake=Polling(timeout=1),
+            handling=Handling(runtime=s.runtime,
+                              workers=s.workers if s.runtime == "pool" else None),
+            sending=Sending() if s.rate_limits else Sending(limits=RateLimits.unlimited()),
+            connection=tg.connection, stats_interval=s.stats_interval,
+        )
         metrics = start_metrics(engine, s.metrics_port, s.metrics_host)
         try:
             with engine:

@@ -16,11 +16,13 @@ from typing import Any, TextIO
 
 import structlog
 
+from actorbot.api import Connection
 from actorbot.cli._exit import ExitCode
 from actorbot.cli._target import TargetError, load, routes_for
 from actorbot.cli._webhook import WebhookServer, parse_listen, webhook_secret
-from actorbot.engine import Engine
+from actorbot.engine import Engine, Handling
 from actorbot.errors import (
+    ConfigError,
     Conflict,
     LoggedOut,
     NotFound,
@@ -28,9 +30,9 @@ from actorbot.errors import (
     TelegramError,
     Unauthorized,
 )
-from actorbot.intake import Webhook
+from actorbot.intake import Polling, Webhook
 from actorbot.monitoring import MetricsServer, configure_logging, serve_metrics
-from actorbot.sending import RateLimits
+from actorbot.sending import RateLimits, Sending
 
 log = structlog.get_logger("actorbot.cli")
 
@@ -61,16 +63,18 @@ class _Failure(Exception):
 
 
 def _engine_options(args: argparse.Namespace, webhook_secret: str | None) -> dict[str, Any]:
-    options: dict[str, Any] = {
-        "base_url": args.api_url, "runtime": args.runtime, "workers": args.workers,
-        "poll_timeout": args.poll_timeout, "stats_interval": args.stats_interval or None,
-        "delete_webhook": args.delete_webhook, "journal": args.journal,
-    }
-    if args.no_rate_limits:
-        options["rate_limits"] = RateLimits.unlimited()
+    intake: Polling | Webhook = Polling(timeout=args.poll_timeout,
+                                        delete_webhook=args.delete_webhook)
     if args.webhook_url:
-        options["webhook"] = Webhook(args.webhook_url, secret_token=webhook_secret)
-    return options
+        intake = Webhook(args.webhook_url, secret_token=webhook_secret)
+    workers = args.workers if args.runtime == "pool" else None
+    limits = RateLimits.unlimited() if args.no_rate_limits else RateLimits()
+    return {
+        "intake": intake, "connection": Connection(base_url=args.api_url),
+        "handling": Handling(runtime=args.runtime, workers=workers),
+        "sending": Sending(limits=limits), "journal": args.journal,
+        "stats_interval": args.stats_interval or None,
+    }
 
 
 def _build(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[Engine, str | None]:
@@ -87,7 +91,7 @@ def _build(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[Engine
         raise _Failure(ExitCode.IMPORT_ERROR, str(exc)) from None
     try:
         return Engine(token, routes, **_engine_options(args, secret)), secret
-    except ValueError as exc:
+    except (ConfigError, ValueError) as exc:
         raise _Failure(ExitCode.USAGE, str(exc)) from None
 
 

@@ -1,4 +1,4 @@
-"""``actorbot run --webhook-url``: the engine's :class:`~actorbot.webhook.WebhookApp` on a
+"""``actorbot run --webhook-url``: the engine's :class:`~actorbot.WebhookApp` on a
 small threaded WSGI server from the standard library.
 
 Meant to sit behind the TLS-terminating reverse proxy Telegram talks to, so it listens on

@@ -13,17 +13,26 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable
 from types import FrameType, TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Final, Self
 
 import pykka
 import structlog
 
-from actorbot.api import DEFAULT_BASE_URL, Client
-from actorbot.errors import EngineBusy, PollingStopped
+from actorbot.api import Client, Connection
+from actorbot.engine._settings import Handling, Hooks, Status
+from actorbot.errors import ConfigError, EngineBusy, NotRunning, PollingStopped
 from actorbot.handlers import commands_of, prepare_commands
-from actorbot.intake import Poller, PollerStats, Webhook, close_intake, confirm_offset, open_intake
+from actorbot.intake import (
+    Poller,
+    PollerStats,
+    Polling,
+    Webhook,
+    close_intake,
+    confirm_offset,
+    open_intake,
+)
 from actorbot.journal import DeadLetter, Journal, Keep, MemoryJournal, SqliteJournal
 from actorbot.routing import (
     AccessList,
@@ -36,13 +45,11 @@ from actorbot.routing import (
     Shutdown,
 )
 from actorbot.runtime import ActorPool, Clock, InFlight, Runtime, ThreadPerActor
-from actorbot.sending import RateLimits, Sender, SenderHandle, SenderStats
-from actorbot.updates import UPDATE_TYPES, update_type
+from actorbot.sending import Sender, SenderHandle, SenderStats, Sending
+from actorbot.updates import update_type
 
 log = structlog.get_logger("actorbot.engine")
 
-RuntimeName = Literal["pool", "threads"]
-Status = Literal["stopped", "starting", "connected", "retrying", "stopping"]
 _LIVE: frozenset[str] = frozenset({"starting", "connected", "retrying"})
 
 
@@ -74,6 +81,35 @@ def _journal_of(journal: Journal | str | os.PathLike[str] | None) -> Journal:
     return SqliteJournal(journal)
 
 
+_POLLING: Final = Polling()
+_HANDLING: Final = Handling()
+_SENDING: Final = Sending()
+_CONNECTION: Final = Connection()
+_HOOKS: Final = Hooks()
+_SETTINGS: Final[dict[str, tuple[type, ...]]] = {
+    "intake": (Polling, Webhook, type(None)), "handling": (Handling,), "sending": (Sending,),
+    "connection": (Connection,), "hooks": (Hooks,),
+}
+
+
+def _check_types(**settings: object) -> None:
+    """A settings object of the wrong kind (a bare dict, an old keyword) is refused here."""
+    for name, value in settings.items():
+        kinds = _SETTINGS[name]
+        if not isinstance(value, kinds):
+            expected = " or ".join("None" if k is type(None) else k.__name__ for k in kinds)
+            raise ConfigError(f"Engine({name}=...) takes {expected}, not {type(value).__name__}")
+
+
+def _runtime_for(handling: Handling) -> Runtime:
+    if handling.runtime == "pool":
+        return ActorPool(handling.pool_workers, name="actorbot-handlers")
+    if handling.runtime == "threads":
+        return ThreadPerActor()
+    assert not isinstance(handling.runtime, str)  # Handling checked the name
+    return handling.runtime
+
+
 def _keep_all_but(transient: frozenset[str]) -> Keep | None:
     """The journal's test for updates to keep pending: all but the at-most-once types."""
     if not transient:
@@ -82,110 +118,75 @@ def _keep_all_but(transient: frozenset[str]) -> Keep | None:
 
 
 class Engine:
-    """A bot: updates in (polling or :meth:`feed`), handler actors per seed, calls out.
+    """A bot: updates in, one handler actor per seed, every Bot API call through a sender.
 
-    ``routes`` are :class:`Route` objects or ``(seed_function, handler_class)`` pairs.
-    ``runtime`` runs handlers on a bounded pool of ``workers`` threads (``"pool"``, the
-    default) or one thread each (``"threads"``); core actors have threads of their own.
+    ``routes`` are :class:`~actorbot.Route` objects or ``(seed_function, handler_class)``
+    pairs. Every other knob sits in a settings object of the stage it belongs to:
 
-    ``journal`` is where updates wait until handled: a file path (a durable
-    :class:`SqliteJournal`: at-least-once across crashes), a :class:`Journal`, or None (a
-    :class:`MemoryJournal`: nothing survives a crash). Update types in ``at_most_once``
-    are never replayed nor retried (e.g. ``inline_query``, stale after a restart anyway).
-
-    Updates come by polling (the default), by webhook (``webhook=Webhook(url, ...)``:
-    ``setWebhook`` on start, updates through a :class:`~actorbot.WebhookApp` into
-    :meth:`feed`), or only through :meth:`feed` (``polling=False``). ``delete_webhook``
-    deletes a webhook before polling starts (switching back from webhook mode).
+    - ``intake``: :class:`~actorbot.Polling` (the default), :class:`~actorbot.Webhook`
+      (``setWebhook`` on start; updates come through a ``WebhookApp`` into :meth:`feed`),
+      or None (updates come only through :meth:`feed`);
+    - ``handling``: :class:`Handling` (runtime, pool size, backpressure, at-most-once types);
+    - ``sending``: :class:`~actorbot.Sending` (rate limits, HTTP workers, queue, retries);
+    - ``connection``: :class:`~actorbot.api.Connection` (base URL, timeouts, session);
+    - ``journal``: where updates wait until handled: a file path (a durable
+      :class:`~actorbot.journal.SqliteJournal`), a :class:`~actorbot.journal.Journal`, or
+      None (a :class:`~actorbot.journal.MemoryJournal`: nothing survives a crash);
+    - ``access``: the ban and admin list (:class:`~actorbot.AccessList`, changeable live);
+    - ``commands``: publish the handlers' ``@command`` menus at start;
+    - ``hooks``: :class:`Hooks` (status, connected, error callbacks);
+    - ``stats_interval``: seconds between ``engine.stats`` events (None: never);
+    - ``clock``: the timer service (a ``ManualClock`` in tests).
 
     ``status`` is "stopped", "starting", "connected" (getUpdates works; without polling:
-    started), "retrying" (getUpdates fails and is retried) or "stopping". ``on_status``,
-    ``on_connected`` and ``on_error`` (poll errors, fatal ones included, and a failed
-    command sync) run on the thread that saw the event: keep them short, never call
-    :meth:`stop` from them; an exception in one is logged (``engine.hook_failed``).
-    ``commands`` publishes the handlers' ``@command`` menus at start; ``access`` is the
-    ban and admin list (:class:`AccessList`, changeable while running).
+    started), "retrying" (getUpdates fails and is retried) or "stopping".
     """
 
-    def __init__(  # noqa: PLR0915 - one statement per setting
+    def __init__(
         self,
         token: str,
         routes: Iterable[Route | tuple[Any, Any]],
         *,
-        base_url: str = DEFAULT_BASE_URL,
-        polling: bool = True,
-        runtime: RuntimeName | Runtime = "pool",
-        workers: int = 4,
-        poll_timeout: int = 30,
-        allowed_updates: Sequence[str] | None = None,
-        max_in_flight: int = 1000,
+        intake: Polling | Webhook | None = _POLLING,
+        handling: Handling = _HANDLING,
+        sending: Sending = _SENDING,
+        connection: Connection = _CONNECTION,
+        journal: Journal | str | os.PathLike[str] | None = None,
+        access: AccessList | None = None,
+        commands: bool = True,
+        hooks: Hooks = _HOOKS,
         stats_interval: float | None = 60.0,
         clock: Clock | None = None,
-        sweep_limit: int = 2000,
-        rate_limits: RateLimits | None = None,
-        http_workers: int = 256,
-        max_queue: int = 10_000,
-        block_when_full: bool = False,
-        journal: Journal | str | os.PathLike[str] | None = None,
-        at_most_once: Collection[str] = (),
-        webhook: Webhook | None = None,
-        delete_webhook: bool = False,
-        commands: bool = True,
-        access: AccessList | None = None,
-        on_status: Callable[[Status], None] | None = None,
-        on_connected: Callable[[], None] | None = None,
-        on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
+        _check_types(intake=intake, handling=handling, sending=sending,
+                     connection=connection, hooks=hooks)
         self.routes = [r if isinstance(r, Route) else Route(*r) for r in routes]
         if not self.routes:
-            raise ValueError("an engine needs at least one route")
+            raise ConfigError("an engine needs at least one route")
         for route in self.routes:
             commands_of(route.handler)  # a command hiding a handler method fails here
-        if runtime not in ("pool", "threads") and (
-            isinstance(runtime, str) or not hasattr(runtime, "spawn")
-        ):
-            raise ValueError(f"runtime must be 'pool', 'threads' or a Runtime, not {runtime!r}")
-        if workers < 1 or max_in_flight < 1:
-            raise ValueError("workers and max_in_flight must be at least 1")
-        unknown = set(at_most_once) - set(UPDATE_TYPES)
-        if unknown or isinstance(at_most_once, str):
-            raise ValueError(f"at_most_once takes update types ({', '.join(UPDATE_TYPES[:3])}"
-                             f"...), not {sorted(unknown) or at_most_once!r}")
+        if stats_interval is not None and stats_interval <= 0:
+            raise ConfigError("stats_interval must be positive (or None: no stats events)")
         self._token = token
-        self.base_url = base_url
-        self.polling = polling
-        self._runtime_choice = runtime
-        self.workers = workers
-        self.poll_timeout = poll_timeout
-        self.allowed_updates = allowed_updates
-        self.max_in_flight = max_in_flight
+        self.intake = intake
+        self.handling = handling
+        self.sending = sending
+        self.connection = connection
+        self.hooks = hooks
         self.stats_interval = stats_interval
-        self.sweep_limit = sweep_limit
-        self.rate_limits = rate_limits or RateLimits()
-        self.http_workers = http_workers
-        self.max_queue = max_queue
-        self.block_when_full = block_when_full
-        self.webhook = webhook
-        self.delete_webhook = delete_webhook
-        if webhook is not None:
-            self.polling = False  # Telegram refuses getUpdates while a webhook is set
         self.clock = clock or Clock()
         self.journal = _journal_of(journal)
-        self.at_most_once = frozenset(at_most_once)
-        self._keep = _keep_all_but(self.at_most_once)
+        self._keep = _keep_all_but(frozenset(handling.at_most_once))
         self.tracker = InFlight()
         self.tracker.on_acked = self.journal.ack
-        self.client = Client(token, base_url=base_url, pool_maxsize=max(10, http_workers))
+        self.client = connection.client(token, pool_maxsize=max(10, sending.http_workers))
         self.commands = commands
         self.access = access if access is not None else AccessList()
-        self.on_status = on_status
-        self.on_connected = on_connected
-        self.on_error = on_error
         self.status: Status = "stopped"
         self.error: BaseException | None = None
         self.runtime: Runtime | None = None
-        self.router: pykka.ActorRef[Router] | None = None
-        self.sender: pykka.ActorRef[Sender] | None = None
+        self._router_ref: pykka.ActorRef[Router] | None = None
+        self._sender_ref: pykka.ActorRef[Sender] | None = None
         self._sender_handle: SenderHandle | None = None
         self._poller: pykka.ActorRef[Poller] | None = None
         self._poller_actor: Poller | None = None
@@ -198,6 +199,11 @@ class Engine:
         self._hooks = threading.RLock()  # status hooks run one at a time, in order
         self._started_at = 0.0
 
+    @property
+    def polling(self) -> bool:
+        """Whether updates come by long polling (``intake`` is a :class:`Polling`)."""
+        return isinstance(self.intake, Polling)
+
     def __repr__(self) -> str:
         return f"Engine(bot_id={self.client.bot_id}, status={self.status!r})"
 
@@ -205,7 +211,7 @@ class Engine:
 
     def start(self) -> Self:
         if not self._set_status("starting", only_from=("stopped",)):
-            raise RuntimeError(f"engine is already running ({self.status})")
+            raise NotRunning(f"engine is already running ({self.status})")
         self._done.clear()
         self.error = None
         self._started_at = time.monotonic()
@@ -215,46 +221,37 @@ class Engine:
             self._set_status("stopped")
             raise
         self.clock.start()
-        choice = self._runtime_choice
-        if choice == "pool":
-            self.runtime = ActorPool(self.workers, name="actorbot-handlers")
-        elif choice == "threads":
-            self.runtime = ThreadPerActor()
-        else:
-            assert not isinstance(choice, str)  # __init__ checked the name
-            self.runtime = choice
-        self._sender_actor = Sender(
-            self.client, self.clock, limits=self.rate_limits, workers=self.http_workers,
-            max_queue=self.max_queue, block_when_full=self.block_when_full,
-            on_relieved=self.tracker.poke, on_migrated=self._on_chat_migrated)
+        self.runtime = _runtime_for(self.handling)
+        self._sender_actor = Sender(self.client, self.clock, self.sending,
+                                    on_relieved=self.tracker.poke,
+                                    on_migrated=self._on_chat_migrated)
         sender_actor = self._sender_actor
         self.tracker.congested = lambda: sender_actor.congested  # hold fetching meanwhile
-        self.sender = _start(self._sender_actor)
+        self._sender_ref = _start(self._sender_actor)
         self._sender_handle = SenderHandle.of(self._sender_actor)
         username = prepare_commands(self.client, self.routes, sync=self.commands,
                                     on_error=lambda exc: self._fire("on_error", exc))
-        self._router_actor = Router(self.routes, self.runtime, self.clock, self.tracker,
-                                    self._sender_handle, sweep_limit=self.sweep_limit,
-                                    journal=self.journal, at_most_once_types=self.at_most_once,
-                                    access=self.access, bot_username=username)
-        self.router = _start(self._router_actor)
+        self._router_actor = Router(
+            self.routes, self.runtime, self.clock, self.tracker, self._sender_handle,
+            sweep_limit=self.handling.sweep_limit, journal=self.journal,
+            at_most_once_types=frozenset(self.handling.at_most_once), access=self.access,
+            bot_username=username)
+        self._router_ref = router = _start(self._router_actor)
         if replay:  # before anything new: per-chat order holds across the restart
             log.info("journal.replay", updates=len(replay))
             self.tracker.admit(len(replay))
-            self.router.tell(Batch(replay, replay=True))
+            router.tell(Batch(replay, replay=True))
         try:
-            open_intake(self.client, self.webhook, polling=self.polling,
-                        delete_webhook=self.delete_webhook, allowed_updates=self.allowed_updates)
+            open_intake(self.client, self.intake)
         except BaseException:
             self.stop(1.0)  # "starting": stop() tears down what started
             raise
-        if self.polling:
-            self._poll_client = Client(self._token, base_url=self.base_url)
+        if isinstance(self.intake, Polling):
+            self._poll_client = self.connection.client(self._token)  # its own connections
             self._poller_actor = Poller(
-                self._poll_client, self.router, self.tracker, timeout=self.poll_timeout,
-                allowed_updates=self.allowed_updates, max_in_flight=self.max_in_flight,
-                on_fatal=self._on_fatal, journal=self.journal, keep=self._keep,
-                offset=self.journal.next_offset())
+                self._poll_client, router, self.tracker, self.intake,
+                max_in_flight=self.handling.max_in_flight, on_fatal=self._on_fatal,
+                journal=self.journal, keep=self._keep, offset=self.journal.next_offset())
             self._poller_actor.on_state = self._on_poll_state
             self._poller = _start(self._poller_actor)
         if self.stats_interval:
@@ -277,23 +274,24 @@ class Engine:
         (or the sender's queue is long) it blocks, so a webhook's 200 waits and Telegram
         slows down; after ``timeout`` seconds it raises :class:`EngineBusy` instead.
         """
-        if self.router is None or not self.running:
-            raise RuntimeError(f"engine is {self.status}: start() it before feeding updates")
-        if not self.tracker.wait_below(self.max_in_flight, timeout,
+        router = self._router_ref
+        if router is None or not self.running:
+            raise NotRunning(f"engine is {self.status}: start() it before feeding updates")
+        if not self.tracker.wait_below(self.handling.max_in_flight, timeout,
                                        cancelled=lambda: not self.running):
             if not self.running:
-                raise RuntimeError(f"engine is {self.status}: it stopped while this waited")
+                raise NotRunning(f"engine is {self.status}: it stopped while this waited")
             raise EngineBusy(f"{len(self.tracker)} updates in flight: try again later")
         batch = list(updates) if isinstance(updates, list) else [updates]
         batch = self.journal.record(batch, keep=self._keep)
         if batch:
             self.tracker.admit(len(batch))
-            self.router.tell(Batch(batch))
+            router.tell(Batch(batch))
 
     def call(self, method: str, /, **params: Any) -> pykka.Future[Any]:
         """Queue any Bot API call on the sender (from code outside handlers)."""
         if self._sender_handle is None or not self.running:
-            raise RuntimeError(f"engine is {self.status}: start() it before calling")
+            raise NotRunning(f"engine is {self.status}: start() it before calling")
         return self._sender_handle.submit(method, params)
 
     def stop(self, timeout: float = 10.0) -> bool:
@@ -308,22 +306,22 @@ class Engine:
         drained = True
         if self._stats_timer is not None:
             self._stats_timer.cancel()
-        close_intake(self.client, self.webhook)  # first: Telegram keeps what comes next
+        close_intake(self.client, self.intake)  # first: Telegram keeps what comes next
         if self._poller is not None and self._poller_actor is not None:
             self._stop_poller(self._poller, self._poller_actor, left)
-        if self.router is not None:
-            drained &= _ping(self.router, left())  # every batch it got is now routed
+        if self._router_ref is not None:
+            drained &= _ping(self._router_ref, left())  # every batch it got is now routed
             drained &= self.tracker.wait_idle(left())  # ... and handled
             if not drained:
                 log.warning("engine.stop_timeout", stage="drain", in_flight=len(self.tracker))
-            closing = self.router.ask(Shutdown(), timeout=max(left(), 0.001))
+            closing = self._router_ref.ask(Shutdown(), timeout=max(left(), 0.001))
             try:
                 closing.get(timeout=max(left(), 0.001))
             except pykka.Timeout:
                 drained = False
                 log.warning("engine.stop_timeout", stage="close handlers",
                             alive=self.stats()["handlers_alive"])
-        if self._sender_actor is not None and self.sender is not None:
+        if self._sender_actor is not None and self._sender_ref is not None:
             flushed = self._sender_actor.flush_future(self.clock.now() + left())
             try:
                 drained &= bool(flushed.get(timeout=max(left(), 0.001) + 1.0))
@@ -358,7 +356,7 @@ class Engine:
                     return
 
     def _teardown(self, timeout: float) -> None:
-        for ref in (self.router, self.sender):
+        for ref in (self._router_ref, self._sender_ref):
             if ref is not None:
                 with contextlib.suppress(pykka.ActorDeadError, pykka.Timeout):
                     ref.stop(timeout=max(timeout, 0.1))
@@ -368,11 +366,11 @@ class Engine:
         self.client.close()
         if self._poll_client is not None:
             self._poll_client.close()
-        self._poller = self.router = self.sender = None
+        self._poller = self._router_ref = self._sender_ref = None
         self._sender_handle = None
 
     def _on_chat_migrated(self, old: int | str, new: int) -> None:
-        router = self.router
+        router = self._router_ref
         if router is not None:
             with contextlib.suppress(pykka.ActorDeadError):
                 router.tell(ChatMoved(old, new))
@@ -414,7 +412,7 @@ class Engine:
 
     def _fire(self, hook: str, *args: Any) -> None:
         """Run a user hook; an exception in it is logged, never raised into the engine."""
-        callback = getattr(self, hook)
+        callback = getattr(self.hooks, hook)
         if callback is None:
             return
         try:

@@ -3,6 +3,7 @@
 from actorbot.errors import PollingStopped
 from actorbot.intake._poller import Poller, PollerStats, confirm_offset
 from actorbot.intake._reorder import Reorderer, ReorderStats
+from actorbot.intake._settings import Polling
 from actorbot.intake._source import QueueSource
 from actorbot.intake._webhook import (
     SECRET_HEADER,
@@ -19,6 +20,7 @@ __all__ = [
     "Feed",
     "Poller",
     "PollerStats",
+    "Polling",
     "PollingStopped",
     "QueueSource",
     "ReorderStats",

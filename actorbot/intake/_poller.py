@@ -17,9 +17,8 @@ Telegram sends the batch again.
 
 from __future__ import annotations
 
-import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +36,7 @@ from actorbot.errors import (
     TelegramError,
     Unauthorized,
 )
+from actorbot.intake._settings import Polling
 from actorbot.journal import Journal, Keep
 from actorbot.routing import Batch
 from actorbot.runtime import InFlight
@@ -65,14 +65,9 @@ class Poller(pykka.ThreadingActor):
         client: Client,
         router: pykka.ActorRef[Any],
         tracker: InFlight,
+        settings: Polling | None = None,
         *,
-        timeout: int = 30,
-        limit: int = 100,
-        allowed_updates: Sequence[str] | None = None,
         max_in_flight: int = 1000,
-        backoff: float = 0.5,
-        max_backoff: float = 30.0,
-        conflict_retries: int = 5,
         on_fatal: Callable[[PollingStopped], None] | None = None,
         journal: Journal | None = None,
         keep: Keep | None = None,
@@ -82,13 +77,14 @@ class Poller(pykka.ThreadingActor):
         self.client = client
         self.router = router
         self.tracker = tracker
-        self.timeout = timeout
-        self.limit = limit
-        self.allowed_updates = list(allowed_updates) if allowed_updates is not None else None
+        self.settings = settings = settings or Polling()
+        self.timeout = settings.timeout
+        self.limit = settings.limit
+        types = settings.allowed_updates
+        self.allowed_updates = list(types) if types is not None else None
         self.max_in_flight = max_in_flight
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.conflict_retries = conflict_retries
+        self.backoff = settings.backoff
+        self.conflict_retries = settings.conflict_retries
         self.on_fatal = on_fatal
         self.journal = journal
         self.keep = keep
@@ -236,8 +232,7 @@ class Poller(pykka.ThreadingActor):
 
     def _next_backoff(self) -> float:
         self._failures += 1
-        ceiling = min(self.backoff * 2 ** (self._failures - 1), self.max_backoff)
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto
+        return self.backoff.delay(self._failures)
 
     def _wait(self, seconds: float) -> bool:
         return not self._stopping.wait(seconds)

@@ -28,7 +28,7 @@ from actorbot.updates import update_id
 
 log = structlog.get_logger("actorbot.reorder")
 
-Deliver = Callable[[list[Any]], object]
+Sink = Callable[[list[Any]], object]
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Reorderer:
 
     def __init__(
         self,
-        deliver: Deliver,
+        deliver: Sink,
         *,
         clock: Clock,
         max_hold: float = 1.0,

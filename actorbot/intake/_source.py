@@ -1,7 +1,7 @@
 """Updates from any other source (a queue, a message-broker consumer) into the engine.
 
 telepot's ``message_loop(source=queue)`` as a small adapter: one thread drains the source
-into a sink, typically ``engine.feed`` or a :class:`~actorbot.reorder.Reorderer` in front of
+into a sink, typically ``engine.feed`` or a :class:`~actorbot.intake.Reorderer` in front of
 it. The thread is joined by :meth:`QueueSource.stop`; nothing is left behind.
 """
 

@@ -30,7 +30,8 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 import structlog
 
 from actorbot.api import Client, InputFileLike
-from actorbot.errors import TelegramError
+from actorbot.errors import ConfigError, TelegramError
+from actorbot.intake._settings import Polling, update_types
 
 log = structlog.get_logger("actorbot.webhook")
 
@@ -54,12 +55,13 @@ def _host_only(url: str) -> str:
 
 @dataclass(frozen=True, repr=False)
 class Webhook:
-    """Webhook mode for :class:`~actorbot.Engine`: what ``setWebhook`` is called with.
+    """Webhook intake (``Engine(intake=Webhook(url, ...))``): what ``setWebhook`` gets.
 
+    Updates then come through a :class:`WebhookApp` (or any code) into ``engine.feed``.
     ``delete_on_stop=False`` (the default) leaves the webhook set when the engine stops, so
     Telegram keeps the updates that arrive meanwhile for the next start (a deploy, not an
     outage). ``max_connections`` (1-100, Telegram's default 40) bounds the parallel
-    requests; ``allowed_updates`` comes from the engine's setting.
+    requests; ``allowed_updates``: the update types to receive (None: Telegram's default).
     """
 
     url: str
@@ -69,14 +71,17 @@ class Webhook:
     delete_on_stop: bool = False
     ip_address: str | None = None
     certificate: InputFileLike | None = None
+    allowed_updates: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         if not self.url:
-            raise ValueError("a webhook needs a url")
+            raise ConfigError("a webhook needs a url")
         if self.secret_token is not None and not _SECRET_RE.fullmatch(self.secret_token):
-            raise ValueError("secret_token must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+            raise ConfigError("secret_token must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         if self.max_connections is not None and not 1 <= self.max_connections <= 100:
-            raise ValueError("max_connections must be between 1 and 100")
+            raise ConfigError("max_connections must be between 1 and 100")
+        object.__setattr__(self, "allowed_updates",
+                           update_types(self.allowed_updates, "Webhook.allowed_updates"))
 
     def __repr__(self) -> str:
         secret = "<hidden>" if self.secret_token else None
@@ -85,35 +90,28 @@ class Webhook:
                 f"delete_on_stop={self.delete_on_stop})")
 
 
-def open_intake(
-    client: Client,
-    webhook: Webhook | None,
-    *,
-    polling: bool,
-    delete_webhook: bool,
-    allowed_updates: Sequence[str] | None,
-) -> None:
+def open_intake(client: Client, intake: Polling | Webhook | None) -> None:
     """Before updates flow: set the webhook, or delete one so that polling may start."""
-    if webhook is not None:
+    if isinstance(intake, Webhook):
+        types = intake.allowed_updates
         client.set_webhook(
-            webhook.url,
-            certificate=webhook.certificate,
-            ip_address=webhook.ip_address,
-            max_connections=webhook.max_connections,
-            allowed_updates=None if allowed_updates is None else list(allowed_updates),
-            drop_pending_updates=webhook.drop_pending_updates or None,
-            secret_token=webhook.secret_token,
+            intake.url,
+            certificate=intake.certificate,
+            ip_address=intake.ip_address,
+            max_connections=intake.max_connections,
+            allowed_updates=None if types is None else list(types),
+            drop_pending_updates=intake.drop_pending_updates or None,
+            secret_token=intake.secret_token,
         )
-        log.info("webhook.set", url=_host_only(webhook.url),
-                 max_connections=webhook.max_connections)
-    elif polling and delete_webhook:
+        log.info("webhook.set", url=_host_only(intake.url), max_connections=intake.max_connections)
+    elif isinstance(intake, Polling) and intake.delete_webhook:
         client.delete_webhook()  # pending updates stay, for getUpdates
         log.info("webhook.deleted", reason="polling")
 
 
-def close_intake(client: Client, webhook: Webhook | None) -> None:
+def close_intake(client: Client, intake: Polling | Webhook | None) -> None:
     """On stop: delete the webhook if configured to; a failure is logged, stop goes on."""
-    if webhook is None or not webhook.delete_on_stop:
+    if not isinstance(intake, Webhook) or not intake.delete_on_stop:
         return
     try:
         client.delete_webhook()
@@ -149,7 +147,7 @@ def _read(stream: IO[bytes], size: int) -> bytes:
 class WebhookApp:
     """The WSGI application Telegram POSTs updates to.
 
-    ``feed`` takes one update (``engine.feed``, or a :class:`~actorbot.Reorderer`).
+    ``feed`` takes one update (``engine.feed``, or a :class:`~actorbot.intake.Reorderer`).
     ``secret_token`` must equal the one given to ``setWebhook``; pass ``None`` only to
     accept requests from anyone who learns the URL. Answers: 200 once ``feed`` returned;
     405 for a method other than POST; 401 without the secret header, 403 with a wrong one

@@ -8,12 +8,12 @@ from actorbot.sending._sender import (
     Call,
     CallOptions,
     CallResult,
-    RateLimits,
     Sender,
     SenderHandle,
     SenderStats,
     is_idempotent,
 )
+from actorbot.sending._settings import RateLimits, Sending
 
 __all__ = [
     "Call",
@@ -28,6 +28,7 @@ __all__ = [
     "SenderQueueFull",
     "SenderStats",
     "SenderStopped",
+    "Sending",
     "TokenBucket",
     "TooLate",
     "is_charged",

@@ -30,7 +30,6 @@ import heapq
 import itertools
 import math
 import queue
-import random
 import threading
 import time
 from collections import deque
@@ -57,6 +56,7 @@ from actorbot.errors import (
 from actorbot.runtime import InFlight, holding
 from actorbot.sending._future import CallFuture
 from actorbot.sending._ratelimit import TokenBucket, is_charged, is_private_chat
+from actorbot.sending._settings import Sending
 
 if TYPE_CHECKING:
     from actorbot.runtime import Clock, Timer
@@ -76,27 +76,6 @@ _UNSAFE_PREFIXES: Final = ("send", "forward", "copy", "create", "post", "upload"
 def is_idempotent(method: str) -> bool:
     """Whether repeating ``method`` cannot do twice what it did once (no new message etc.)."""
     return not method.startswith(_UNSAFE_PREFIXES) or method == "sendChatAction"
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimits:
-    """Telegram's limits with a safety margin: requests can reach Telegram closer together
-    than they left, so keeping exactly to the limit would earn the odd 429."""
-
-    private_per_s: float = 1.0
-    private_burst: int = 2
-    group_per_min: float = 19.0
-    group_burst: int = 15
-    global_per_s: float = 29.5
-    global_burst: int = 25
-    paid_per_s: float = 950.0
-    paid_burst: int = 100
-
-    @classmethod
-    def unlimited(cls) -> RateLimits:
-        """No pacing at all: for a local Bot API server or a fake without flood control."""
-        inf = float("inf")
-        return cls(inf, 1 << 30, inf, 1 << 30, inf, 1 << 30, inf, 1 << 30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,34 +255,25 @@ class Sender(pykka.ThreadingActor):
         self,
         client: Client,
         clock: Clock,
+        settings: Sending | None = None,
         *,
-        limits: RateLimits | None = None,
-        workers: int = 8,
-        max_queue: int = 10_000,
-        block_when_full: bool = False,
-        max_retries: int = 5,
-        backoff: float = 0.5,
-        max_backoff: float = 30.0,
-        answer_deadline: float = 10.0,
         on_migrated: Callable[[int | str, int], None] | None = None,
         on_relieved: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
-        if workers < 1 or max_queue < 1:
-            raise ValueError("workers and max_queue must be at least 1")
         self.client = client
         self.clock = clock
-        self.limits = limits or RateLimits()
-        self.worker_count = workers
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.answer_deadline = answer_deadline
+        self.settings = settings = settings or Sending()
+        self.limits = settings.limits
+        self.worker_count = settings.http_workers
+        self.max_retries = settings.max_retries
+        self.backoff = settings.backoff
+        self.answer_deadline = settings.answer_deadline
         self.on_migrated = on_migrated
-        self.block_when_full = block_when_full
-        self.slots = threading.BoundedSemaphore(max_queue)
-        self.high_water = max(max_queue // 2, 1)
-        self.low_water = max_queue // 4
+        self.block_when_full = settings.block_when_full
+        self.slots = threading.BoundedSemaphore(settings.max_queue)
+        self.high_water = max(settings.max_queue // 2, 1)
+        self.low_water = settings.max_queue // 4
         self.on_relieved = on_relieved
         self.stats = SenderStats()
         now = clock.now()
@@ -576,8 +546,7 @@ class Sender(pykka.ThreadingActor):
         )
         if not retryable or call.attempts > self.max_retries:
             return None
-        ceiling = min(self.backoff * 2 ** (call.attempts - 1), self.max_backoff)
-        delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto
+        delay = self.backoff.delay(call.attempts)
         log.info("sender.retry", method=call.method, attempt=call.attempts,
                  error=type(error).__name__, retry_in=round(delay, 3))
         return delay

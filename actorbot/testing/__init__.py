@@ -17,7 +17,7 @@ injection, webhook delivery and a record of every call. Point any Bot API client
 The pytest plugin (entry point ``actorbot``) provides it as the ``fake_telegram`` fixture.
 """
 
-from actorbot.testing._errors import ApiError
+from actorbot.testing._errors import FakeApiError
 from actorbot.testing._fake import DEFAULT_TOKEN, FakeBotApi
 from actorbot.testing._faults import Fault
 from actorbot.testing._flood import FloodLimits
@@ -27,7 +27,7 @@ from actorbot.testing._state import RecordedCall
 __all__ = [
     "DEFAULT_TOKEN",
     "DEFAULT_USER_ID",
-    "ApiError",
+    "FakeApiError",
     "FakeBotApi",
     "Fault",
     "FloodLimits",

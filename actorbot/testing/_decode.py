@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
-from actorbot.testing._errors import ApiError, bad_request
+from actorbot.testing._errors import FakeApiError, bad_request
 from actorbot.testing._param_kinds import PARAM_KINDS
 
 _INT_RE: Final = re.compile(r"-?\d+")
@@ -171,5 +171,5 @@ def require_int(params: dict[str, Any], name: str) -> int:
     """An integer parameter, or the Telegram-style 400 for a malformed one."""
     value = params.get(name)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(400, f"Bad Request: invalid {name} specified")
+        raise FakeApiError(400, f"Bad Request: invalid {name} specified")
     return value

@@ -17,10 +17,10 @@ from urllib.parse import unquote
 from actorbot.api import METHODS
 from actorbot.testing import _errors as errs
 from actorbot.testing._decode import coerce, parse_request
-from actorbot.testing._errors import ApiError, too_many_requests
+from actorbot.testing._errors import FakeApiError, too_many_requests
 from actorbot.testing._faults import Fault, FaultSet, RawAnswer
 from actorbot.testing._flood import FloodControl, is_charged
-from actorbot.testing._handlers import HANDLERS, Call, WithDescription
+from actorbot.testing._handlers import HANDLERS, MethodCall, WithDescription
 from actorbot.testing._http import Request, Response
 from actorbot.testing._state import BotState, RawResult, RecordedCall
 
@@ -44,7 +44,7 @@ def _encode(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def error_response(err: ApiError) -> Response:
+def error_response(err: FakeApiError) -> Response:
     return Response(err.status, err.encode(), headers=err.headers)
 
 
@@ -78,19 +78,19 @@ class Dispatcher:
             return self._api(req, path[4:])
         if path.startswith("/file/bot"):
             return self._download(path[9:])
-        return error_response(ApiError(404, errs.NOT_FOUND))
+        return error_response(FakeApiError(404, errs.NOT_FOUND))
 
-    def _check_token(self, token: str) -> ApiError | None:
+    def _check_token(self, token: str) -> FakeApiError | None:
         if not token_is_valid(token):
-            return ApiError(401, errs.INVALID_TOKEN)
+            return FakeApiError(401, errs.INVALID_TOKEN)
         if not hmac.compare_digest(token.encode(), self.token.encode()):
-            return ApiError(401, errs.UNAUTHORIZED)
+            return FakeApiError(401, errs.UNAUTHORIZED)
         return None
 
     def _download(self, rest: str) -> Response:
         token, sep, file_path = rest.partition("/")
         if not sep or not file_path:
-            return error_response(ApiError(404, errs.NOT_FOUND))
+            return error_response(FakeApiError(404, errs.NOT_FOUND))
         err = self._check_token(token)
         if err is not None:
             return error_response(err)
@@ -98,13 +98,13 @@ class Dispatcher:
             f = self.state.file_paths.get(file_path)
             self.state.stats["downloads"] += 1
         if f is None:
-            return error_response(ApiError(404, errs.NOT_FOUND))
+            return error_response(FakeApiError(404, errs.NOT_FOUND))
         return Response(200, f.data, content_type=f.mime_type)
 
     def _api(self, req: Request, rest: str) -> Response:
         token, sep, name = rest.partition("/")
         if not sep or not name or "/" in name:
-            return error_response(ApiError(404, errs.NOT_FOUND))
+            return error_response(FakeApiError(404, errs.NOT_FOUND))
         err = self._check_token(token)
         if err is not None:
             with self.state.lock:
@@ -119,13 +119,13 @@ class Dispatcher:
             params, uploads = parse_request(
                 req.query, req.headers.get("content-type", ""), req.body
             )
-        except ApiError as exc:
-            return self._finish(Call(method or name, {}, {}), received, exc)
+        except FakeApiError as exc:
+            return self._finish(MethodCall(method or name, {}, {}), received, exc)
         if method is None:
-            err = ApiError(404, errs.METHOD_NOT_FOUND)
-            return self._finish(Call(name, params, uploads), received, err)
+            err = FakeApiError(404, errs.METHOD_NOT_FOUND)
+            return self._finish(MethodCall(name, params, uploads), received, err)
         coerce(method, params)
-        call = Call(method, params, uploads)
+        call = MethodCall(method, params, uploads)
         hits = self.faults.match(method, params.get("chat_id")) if self.faults else []
         delay = self.latency + sum(self.faults.latency(f) for f in hits)
         if delay > 0 and self._stop.wait(delay):
@@ -141,8 +141,8 @@ class Dispatcher:
             answer = self._run(call, received)
         return self._finish(call, received, answer, hits)
 
-    def _run(self, call: Call, received: float) -> Any:
-        """Run the method under the state lock; returns its result or an ApiError."""
+    def _run(self, call: MethodCall, received: float) -> Any:
+        """Run the method under the state lock; returns its result or an FakeApiError."""
         st = self.state
         spec = METHODS[call.method]
         with st.lock:
@@ -164,7 +164,7 @@ class Dispatcher:
                 result = handler(st, call) if handler is not None else True
                 if charge:
                     self.flood.consume(key, private, received)
-            except ApiError as exc:
+            except FakeApiError as exc:
                 return exc
         return result
 
@@ -178,10 +178,10 @@ class Dispatcher:
         return str(chat), False
 
     def _finish(
-        self, call: Call, received: float, answer: Any, hits: list[Fault] | None = None
+        self, call: MethodCall, received: float, answer: Any, hits: list[Fault] | None = None
     ) -> Response:
         """Render the answer, record the call, apply after-the-fact faults."""
-        if isinstance(answer, ApiError):
+        if isinstance(answer, FakeApiError):
             response = error_response(answer)
             recorded: Any = answer.body()
         elif isinstance(answer, RawAnswer):

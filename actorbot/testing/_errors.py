@@ -45,7 +45,7 @@ NGINX_502: Final = (
 )
 
 
-class ApiError(Exception):
+class FakeApiError(Exception):
     """A Telegram error answer; raised by method handlers, rendered by the dispatcher."""
 
     def __init__(
@@ -76,14 +76,14 @@ class ApiError(Exception):
         return json.dumps(self.body(), ensure_ascii=False).encode()
 
 
-def bad_request(text: str) -> ApiError:
-    return ApiError(400, f"Bad Request: {text}")
+def bad_request(text: str) -> FakeApiError:
+    return FakeApiError(400, f"Bad Request: {text}")
 
 
-def missing_param(method: str, name: str) -> ApiError:
+def missing_param(method: str, name: str) -> FakeApiError:
     """Telegram-like text for a required parameter that is absent or empty."""
     if name == "text" and method in ("sendMessage", "editMessageText"):
-        return ApiError(400, TEXT_EMPTY)
+        return FakeApiError(400, TEXT_EMPTY)
     if name == "chat_id":
         return bad_request("chat_id is empty")
     return bad_request(f'parameter "{name}" is required')
@@ -94,8 +94,8 @@ def retry_after_seconds(delay: float) -> int:
     return max(1, math.ceil(delay - 1e-9))
 
 
-def too_many_requests(retry_after: int) -> ApiError:
-    return ApiError(
+def too_many_requests(retry_after: int) -> FakeApiError:
+    return FakeApiError(
         429,
         f"Too Many Requests: retry after {retry_after}",
         {"retry_after": retry_after},
@@ -103,5 +103,5 @@ def too_many_requests(retry_after: int) -> ApiError:
     )
 
 
-def migrated(new_chat_id: int) -> ApiError:
-    return ApiError(400, MIGRATED, {"migrate_to_chat_id": new_chat_id})
+def migrated(new_chat_id: int) -> FakeApiError:
+    return FakeApiError(400, MIGRATED, {"migrate_to_chat_id": new_chat_id})

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Final
 
+from actorbot.api import Connection
 from actorbot.testing._dispatch import Dispatcher, token_is_valid
 from actorbot.testing._faults import Fault, FaultSet
 from actorbot.testing._flood import FloodControl, FloodLimits
@@ -145,6 +146,11 @@ class FakeBotApi(InjectMixin):
         if self._http is None:
             raise RuntimeError("FakeBotApi is not running")
         return f"http://{self._http.host}:{self._http.port}"
+
+    @property
+    def connection(self) -> Connection:
+        """Reach this fake: ``Engine(tg.token, routes, connection=tg.connection)``."""
+        return Connection(base_url=self.base_url)
 
     @property
     def api_url(self) -> str:

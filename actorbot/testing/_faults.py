@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal
 
-from actorbot.testing._errors import MIGRATED, NGINX_502, ApiError
+from actorbot.testing._errors import MIGRATED, NGINX_502, FakeApiError
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +87,8 @@ class Fault:
         """Whether this fault replaces the call's answer (rather than delaying/dropping)."""
         return self.status is not None or self.body is not None or self.raw_body is not None
 
-    def error(self) -> ApiError | RawAnswer:
-        """The answer that replaces the call: an :class:`ApiError` or a :class:`RawAnswer`."""
+    def error(self) -> FakeApiError | RawAnswer:
+        """The answer that replaces the call: an :class:`FakeApiError` or a :class:`RawAnswer`."""
         status = self.status if self.status is not None else 200
         if self.raw_body is not None:
             raw = self.raw_body.encode() if isinstance(self.raw_body, str) else self.raw_body
@@ -106,7 +106,7 @@ class Fault:
             return RawAnswer(status, page.encode(), "text/html", page)
         if status == 429:
             retry = self.retry_after if self.retry_after is not None else 1
-            return ApiError(
+            return FakeApiError(
                 429,
                 self.description or f"Too Many Requests: retry after {retry}",
                 {"retry_after": retry},
@@ -119,7 +119,7 @@ class Fault:
             description = description or MIGRATED
         if self.retry_after is not None:
             params = {**(params or {}), "retry_after": self.retry_after}
-        return ApiError(status, description or _default_description(status), params)
+        return FakeApiError(status, description or _default_description(status), params)
 
 
 def _nginx_page(status: int) -> str:

@@ -1,6 +1,6 @@
 """The Bot API methods the fake models, each a function of (state, call) -> result.
 
-Handlers run with the state lock held, raise :class:`ApiError` for Telegram's error
+Handlers run with the state lock held, raise :class:`FakeApiError` for Telegram's error
 answers and return the ``result`` to send. Methods not listed in :data:`HANDLERS` answer
 ``true`` (see the dispatcher), so a client can reach every method.
 """
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from actorbot.testing import _errors as errs
 from actorbot.testing._decode import Upload, require_int
-from actorbot.testing._errors import ApiError, bad_request
+from actorbot.testing._errors import FakeApiError, bad_request
 from actorbot.testing._objects import (
     CHANNEL,
     Json,
@@ -74,7 +74,7 @@ _CONTENT_KEYS: Final[tuple[str, ...]] = (
 
 
 @dataclass(slots=True)
-class Call:
+class MethodCall:
     """What a handler sees: canonical method, decoded parameters and uploads."""
 
     method: str
@@ -90,12 +90,12 @@ class WithDescription:
     description: str
 
 
-Handler = Callable[[BotState, Call], Any]
-HANDLERS: dict[str, Handler] = {}
+MethodHandler = Callable[[BotState, MethodCall], Any]
+HANDLERS: dict[str, MethodHandler] = {}
 
 
-def _handles(*names: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
+def _handles(*names: str) -> Callable[[MethodHandler], MethodHandler]:
+    def register(fn: MethodHandler) -> MethodHandler:
         for name in names:
             HANDLERS[name] = fn
         return fn
@@ -132,7 +132,7 @@ def _reply_target(st: BotState, chat_id: int, p: dict[str, Any]) -> Json | None:
     return {k: v for k, v in target.items() if k != "reply_to_message"}
 
 
-def new_message(st: BotState, call: Call, content: Json, chat_key: str = "chat_id") -> Json:
+def new_message(st: BotState, call: MethodCall, content: Json, chat_key: str = "chat_id") -> Json:
     """A message from the bot to the call's chat, stored in the transcript."""
     p = call.params
     chat = st.resolve_chat(p.get(chat_key))
@@ -197,7 +197,7 @@ def store_file(st: BotState, data: bytes, filename: str, mime: str, kind: str) -
     return f
 
 
-def resolve_file(st: BotState, call: Call, value: Any, field: str, kind: str) -> StoredFile:
+def resolve_file(st: BotState, call: MethodCall, value: Any, field: str, kind: str) -> StoredFile:
     """A file parameter: an upload, ``attach://<part>``, a known file_id or an URL."""
     upload = call.uploads.get(field)
     if isinstance(value, str) and value.startswith("attach://"):
@@ -217,10 +217,10 @@ def resolve_file(st: BotState, call: Call, value: Any, field: str, kind: str) ->
             return store_file(st, b"", name, "", kind)
     if value is None or value == "":
         raise errs.missing_param(call.method, field)
-    raise ApiError(400, errs.WRONG_FILE_ID)
+    raise FakeApiError(400, errs.WRONG_FILE_ID)
 
 
-def _media_content(st: BotState, call: Call, kind: str, value: Any, field: str) -> Json:
+def _media_content(st: BotState, call: MethodCall, kind: str, value: Any, field: str) -> Json:
     f = resolve_file(st, call, value, field, kind)
     sizes: list[StoredFile] = []
     if kind == "photo":
@@ -235,7 +235,7 @@ def _media_content(st: BotState, call: Call, kind: str, value: Any, field: str) 
 
 
 @_handles("getMe")
-def get_me(st: BotState, call: Call) -> Any:
+def get_me(st: BotState, call: MethodCall) -> Any:
     return st.bot_user
 
 
@@ -256,7 +256,7 @@ def _int_arg(p: dict[str, Any], name: str, default: int, low: int, high: int) ->
 
 
 @_handles("getUpdates")
-def get_updates(st: BotState, call: Call) -> Any:
+def get_updates(st: BotState, call: MethodCall) -> Any:
     p = call.params
     offset = p.get("offset")
     offset = offset if isinstance(offset, int) and not isinstance(offset, bool) else 0
@@ -273,7 +273,7 @@ def _webhook_url_ok(url: str) -> bool:
 
 
 @_handles("setWebhook")
-def set_webhook(st: BotState, call: Call) -> Any:
+def set_webhook(st: BotState, call: MethodCall) -> Any:
     p = call.params
     url = p.get("url")
     url = url.strip() if isinstance(url, str) else ""
@@ -302,7 +302,7 @@ def set_webhook(st: BotState, call: Call) -> Any:
 
 
 @_handles("deleteWebhook")
-def delete_webhook(st: BotState, call: Call) -> Any:
+def delete_webhook(st: BotState, call: MethodCall) -> Any:
     had = bool(st.webhook.url)
     if call.params.get("drop_pending_updates"):
         st.drop_pending()
@@ -313,7 +313,7 @@ def delete_webhook(st: BotState, call: Call) -> Any:
 
 
 @_handles("getWebhookInfo")
-def get_webhook_info(st: BotState, call: Call) -> Any:
+def get_webhook_info(st: BotState, call: MethodCall) -> Any:
     hook = st.webhook
     out: Json = {
         "url": hook.url,
@@ -336,13 +336,13 @@ def get_webhook_info(st: BotState, call: Call) -> Any:
 
 
 @_handles("sendMessage")
-def send_message(st: BotState, call: Call) -> Any:
+def send_message(st: BotState, call: MethodCall) -> Any:
     p = call.params
     text = p.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise ApiError(400, errs.TEXT_EMPTY)
+        raise FakeApiError(400, errs.TEXT_EMPTY)
     if _utf16_len(text) > MAX_TEXT:
-        raise ApiError(400, errs.TEXT_TOO_LONG)
+        raise FakeApiError(400, errs.TEXT_TOO_LONG)
     content: Json = {"text": text}
     if p.get("entities"):
         content["entities"] = p["entities"]
@@ -351,8 +351,8 @@ def send_message(st: BotState, call: Call) -> Any:
     return new_message(st, call, content)
 
 
-def _make_media_sender(kind: str) -> Handler:
-    def send_media(st: BotState, call: Call) -> Any:
+def _make_media_sender(kind: str) -> MethodHandler:
+    def send_media(st: BotState, call: MethodCall) -> Any:
         st.resolve_chat(call.params.get("chat_id"))  # chat errors before file errors
         content = _media_content(st, call, kind, call.params.get(kind), kind)
         content.update(_caption(call.params))
@@ -392,12 +392,12 @@ def _location(p: dict[str, Any]) -> Json:
 
 
 @_handles("sendLocation")
-def send_location(st: BotState, call: Call) -> Any:
+def send_location(st: BotState, call: MethodCall) -> Any:
     return new_message(st, call, {"location": _location(call.params)})
 
 
 @_handles("sendVenue")
-def send_venue(st: BotState, call: Call) -> Any:
+def send_venue(st: BotState, call: MethodCall) -> Any:
     p = call.params
     loc = _location(p)
     venue: Json = {
@@ -412,7 +412,7 @@ def send_venue(st: BotState, call: Call) -> Any:
 
 
 @_handles("sendContact")
-def send_contact(st: BotState, call: Call) -> Any:
+def send_contact(st: BotState, call: MethodCall) -> Any:
     p = call.params
     contact: Json = {"phone_number": str(p["phone_number"]), "first_name": str(p["first_name"])}
     for key in ("last_name", "vcard"):
@@ -422,7 +422,7 @@ def send_contact(st: BotState, call: Call) -> Any:
 
 
 @_handles("sendPoll")
-def send_poll(st: BotState, call: Call) -> Any:
+def send_poll(st: BotState, call: MethodCall) -> Any:
     p = call.params
     question = p.get("question")
     if not isinstance(question, str) or not question:
@@ -448,7 +448,7 @@ def send_poll(st: BotState, call: Call) -> Any:
 
 
 @_handles("sendDice")
-def send_dice(st: BotState, call: Call) -> Any:
+def send_dice(st: BotState, call: MethodCall) -> Any:
     emoji = call.params.get("emoji") or "🎲"
     top = _DICE_MAX.get(emoji)
     if top is None:
@@ -457,7 +457,7 @@ def send_dice(st: BotState, call: Call) -> Any:
 
 
 @_handles("sendChatAction")
-def send_chat_action(st: BotState, call: Call) -> Any:
+def send_chat_action(st: BotState, call: MethodCall) -> Any:
     st.resolve_chat(call.params.get("chat_id"))
     if call.params.get("action") not in _CHAT_ACTIONS:
         raise bad_request("wrong parameter action in request")
@@ -468,7 +468,7 @@ _GROUP_KINDS: Final = frozenset({"photo", "video", "audio", "document"})
 
 
 @_handles("sendMediaGroup")
-def send_media_group(st: BotState, call: Call) -> Any:
+def send_media_group(st: BotState, call: MethodCall) -> Any:
     p = call.params
     st.resolve_chat(p.get("chat_id"))
     media = p.get("media")
@@ -481,7 +481,7 @@ def send_media_group(st: BotState, call: Call) -> Any:
         if not isinstance(item, dict) or item.get("type") not in _GROUP_KINDS:
             raise bad_request("unsupported media type in media group")
         kind = str(item["type"])
-        sub = Call(call.method, {**item, "chat_id": p.get("chat_id")}, call.uploads)
+        sub = MethodCall(call.method, {**item, "chat_id": p.get("chat_id")}, call.uploads)
         content = _media_content(st, sub, kind, item.get("media"), "media")
         content.update(_caption(item))
         contents.append(content)
@@ -497,7 +497,7 @@ def send_media_group(st: BotState, call: Call) -> Any:
 # -- editing and deleting -----------------------------------------------------------------
 
 
-def _edit_target(st: BotState, call: Call) -> tuple[int, Json] | None:
+def _edit_target(st: BotState, call: MethodCall) -> tuple[int, Json] | None:
     """The stored bot message an edit aims at; ``None`` for inline messages."""
     p = call.params
     if p.get("inline_message_id") and p.get("chat_id") is None:
@@ -530,20 +530,20 @@ def _apply_edit(st: BotState, chat_id: int, old: Json, changes: Json, markup: An
         k: v for k, v in new.items() if k != "edit_date"
     }
     if same:
-        raise ApiError(400, errs.NOT_MODIFIED)
+        raise FakeApiError(400, errs.NOT_MODIFIED)
     new["edit_date"] = now()
     st.store_message(chat_id, new)
     return new
 
 
 @_handles("editMessageText")
-def edit_message_text(st: BotState, call: Call) -> Any:
+def edit_message_text(st: BotState, call: MethodCall) -> Any:
     p = call.params
     text = p.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise ApiError(400, errs.TEXT_EMPTY)
+        raise FakeApiError(400, errs.TEXT_EMPTY)
     if _utf16_len(text) > MAX_TEXT:
-        raise ApiError(400, errs.TEXT_TOO_LONG)
+        raise FakeApiError(400, errs.TEXT_TOO_LONG)
     target = _edit_target(st, call)
     if target is None:
         return True
@@ -555,7 +555,7 @@ def edit_message_text(st: BotState, call: Call) -> Any:
 
 
 @_handles("editMessageCaption")
-def edit_message_caption(st: BotState, call: Call) -> Any:
+def edit_message_caption(st: BotState, call: MethodCall) -> Any:
     p = call.params
     target = _edit_target(st, call)
     if target is None:
@@ -574,7 +574,7 @@ def edit_message_caption(st: BotState, call: Call) -> Any:
 
 
 @_handles("editMessageReplyMarkup")
-def edit_message_reply_markup(st: BotState, call: Call) -> Any:
+def edit_message_reply_markup(st: BotState, call: MethodCall) -> Any:
     target = _edit_target(st, call)
     if target is None:
         return True
@@ -583,7 +583,7 @@ def edit_message_reply_markup(st: BotState, call: Call) -> Any:
 
 
 @_handles("deleteMessage")
-def delete_message(st: BotState, call: Call) -> Any:
+def delete_message(st: BotState, call: MethodCall) -> Any:
     chat = st.resolve_chat(call.params.get("chat_id"))
     mid = require_int(call.params, "message_id")
     if st.messages.get(chat.id, {}).pop(mid, None) is None:
@@ -592,7 +592,7 @@ def delete_message(st: BotState, call: Call) -> Any:
 
 
 @_handles("deleteMessages")
-def delete_messages(st: BotState, call: Call) -> Any:
+def delete_messages(st: BotState, call: MethodCall) -> Any:
     chat = st.resolve_chat(call.params.get("chat_id"))
     ids = call.params.get("message_ids")
     if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
@@ -606,7 +606,7 @@ def delete_messages(st: BotState, call: Call) -> Any:
 # -- forwarding and copying ---------------------------------------------------------------
 
 
-def _source(st: BotState, call: Call, mid: Any, what: str) -> Json:
+def _source(st: BotState, call: MethodCall, mid: Any, what: str) -> Json:
     src_chat = st.resolve_chat(call.params.get("from_chat_id"), write=False)
     msg = st.message(src_chat.id, mid)
     if msg is None:
@@ -628,13 +628,13 @@ def _origin(msg: Json) -> Json:
     return {"type": "user", "sender_user": msg.get("from"), "date": msg["date"]}
 
 
-def _forward_one(st: BotState, call: Call, mid: Any) -> Json:
+def _forward_one(st: BotState, call: MethodCall, mid: Any) -> Json:
     src = _source(st, call, mid, "forward")
     content = {k: src[k] for k in _CONTENT_KEYS if k in src}
     return new_message(st, call, {"forward_origin": _origin(src), **content})
 
 
-def _copy_one(st: BotState, call: Call, mid: Any) -> Json:
+def _copy_one(st: BotState, call: MethodCall, mid: Any) -> Json:
     src = _source(st, call, mid, "copy")
     content = {k: src[k] for k in _CONTENT_KEYS if k in src}
     if "caption" in call.params:
@@ -647,16 +647,16 @@ def _copy_one(st: BotState, call: Call, mid: Any) -> Json:
 
 
 @_handles("forwardMessage")
-def forward_message(st: BotState, call: Call) -> Any:
+def forward_message(st: BotState, call: MethodCall) -> Any:
     return _forward_one(st, call, require_int(call.params, "message_id"))
 
 
 @_handles("copyMessage")
-def copy_message(st: BotState, call: Call) -> Any:
+def copy_message(st: BotState, call: MethodCall) -> Any:
     return {"message_id": _copy_one(st, call, require_int(call.params, "message_id"))["message_id"]}
 
 
-def _many(st: BotState, call: Call, one: Callable[[BotState, Call, Any], Json]) -> Any:
+def _many(st: BotState, call: MethodCall, one: Callable[[BotState, MethodCall, Any], Json]) -> Any:
     ids = call.params.get("message_ids")
     if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
         raise bad_request("message_ids must contain 1-100 identifiers")
@@ -664,12 +664,12 @@ def _many(st: BotState, call: Call, one: Callable[[BotState, Call, Any], Json]) 
 
 
 @_handles("forwardMessages")
-def forward_messages(st: BotState, call: Call) -> Any:
+def forward_messages(st: BotState, call: MethodCall) -> Any:
     return _many(st, call, _forward_one)
 
 
 @_handles("copyMessages")
-def copy_messages(st: BotState, call: Call) -> Any:
+def copy_messages(st: BotState, call: MethodCall) -> Any:
     return _many(st, call, _copy_one)
 
 
@@ -678,13 +678,13 @@ def copy_messages(st: BotState, call: Call) -> Any:
 
 def _answer(queries: dict[str, bool], query_id: Any) -> bool:
     if not isinstance(query_id, str) or queries.get(query_id) is not False:
-        raise ApiError(400, errs.QUERY_INVALID)
+        raise FakeApiError(400, errs.QUERY_INVALID)
     queries[query_id] = True
     return True
 
 
 @_handles("answerCallbackQuery")
-def answer_callback_query(st: BotState, call: Call) -> Any:
+def answer_callback_query(st: BotState, call: MethodCall) -> Any:
     text = call.params.get("text")
     if isinstance(text, str) and len(text) > 200:
         raise bad_request("MESSAGE_TOO_LONG")
@@ -692,7 +692,7 @@ def answer_callback_query(st: BotState, call: Call) -> Any:
 
 
 @_handles("answerInlineQuery")
-def answer_inline_query(st: BotState, call: Call) -> Any:
+def answer_inline_query(st: BotState, call: MethodCall) -> Any:
     results = call.params.get("results")
     if not isinstance(results, list):
         raise bad_request("can't parse inline query results JSON object")
@@ -713,7 +713,7 @@ def commands_key(scope: Any, language_code: Any) -> tuple[str, str]:
 
 
 @_handles("setMyCommands")
-def set_my_commands(st: BotState, call: Call) -> Any:
+def set_my_commands(st: BotState, call: MethodCall) -> Any:
     p = call.params
     commands = p.get("commands")
     if not isinstance(commands, list) or len(commands) > 100:
@@ -735,7 +735,7 @@ def set_my_commands(st: BotState, call: Call) -> Any:
 
 
 @_handles("getMyCommands")
-def get_my_commands(st: BotState, call: Call) -> Any:
+def get_my_commands(st: BotState, call: MethodCall) -> Any:
     return list(
         st.commands.get(
             commands_key(call.params.get("scope"), call.params.get("language_code")), []
@@ -744,13 +744,13 @@ def get_my_commands(st: BotState, call: Call) -> Any:
 
 
 @_handles("deleteMyCommands")
-def delete_my_commands(st: BotState, call: Call) -> Any:
+def delete_my_commands(st: BotState, call: MethodCall) -> Any:
     st.commands.pop(commands_key(call.params.get("scope"), call.params.get("language_code")), None)
     return True
 
 
 @_handles("getFile")
-def get_file(st: BotState, call: Call) -> Any:
+def get_file(st: BotState, call: MethodCall) -> Any:
     file_id = call.params.get("file_id")
     f = st.files.get(file_id) if isinstance(file_id, str) else None
     if f is None:
@@ -761,6 +761,6 @@ def get_file(st: BotState, call: Call) -> Any:
 
 
 @_handles("getChat")
-def get_chat(st: BotState, call: Call) -> Any:
+def get_chat(st: BotState, call: MethodCall) -> Any:
     chat = st.resolve_chat(call.params.get("chat_id"), write=False)
     return {**chat.to_dict(), "accent_color_id": 0, "max_reaction_count": 11}

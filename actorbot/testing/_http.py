@@ -51,7 +51,7 @@ class Response:
     slow_body: float = 0.0
 
 
-Handler = Callable[[Request], Response]
+RequestHandler = Callable[[Request], Response]
 
 
 class _BadRequest(Exception):
@@ -101,7 +101,7 @@ class HttpServer:
 
     def __init__(
         self,
-        handler: Handler,
+        handler: RequestHandler,
         stop_event: threading.Event,
         host: str = "127.0.0.1",
         port: int = 0,

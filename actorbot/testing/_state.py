@@ -22,7 +22,7 @@ from actorbot.testing._errors import (
     CONFLICT_OTHER_POLL,
     CONFLICT_SET_WEBHOOK,
     CONFLICT_WEBHOOK_ACTIVE,
-    ApiError,
+    FakeApiError,
 )
 from actorbot.testing._objects import PRIVATE, ChatInfo, Json, StoredFile, UserInfo, chat_type_for
 
@@ -214,13 +214,13 @@ class BotState:
         if allowed is None:
             return
         if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
-            raise ApiError(400, "Bad Request: can't parse allowed updates JSON object")
+            raise FakeApiError(400, "Bad Request: can't parse allowed updates JSON object")
         self.allowed = frozenset(allowed) if allowed else None
 
     def get_updates(self, offset: int, limit: int, timeout: float, allowed: Any) -> RawResult:
         """Telegram's getUpdates, long poll included. Caller holds the lock."""
         if self.webhook.url:
-            raise ApiError(409, CONFLICT_WEBHOOK_ACTIVE)
+            raise FakeApiError(409, CONFLICT_WEBHOOK_ACTIVE)
         if self.poll is not None:
             self.poll.terminated = CONFLICT_OTHER_POLL
             self.updates_cond.notify_all()
@@ -239,7 +239,7 @@ class BotState:
                         break
                     self.updates_cond.wait(remaining)
                     if poll.terminated is not None:
-                        raise ApiError(409, poll.terminated)
+                        raise FakeApiError(409, poll.terminated)
                     if self.is_closing():
                         break
                     batch = self.collect(limit)
@@ -310,16 +310,16 @@ class BotState:
                     chat_id = chat.id
                     break
         if not chat_id or (self.strict_chats and chat_id not in self.chats):
-            raise ApiError(400, CHAT_NOT_FOUND)
+            raise FakeApiError(400, CHAT_NOT_FOUND)
         if write:
             if chat_id in self.migrated:
-                raise ApiError(
+                raise FakeApiError(
                     400,
                     "Bad Request: group chat was upgraded to a supergroup chat",
                     {"migrate_to_chat_id": self.migrated[chat_id]},
                 )
             if chat_id in self.blocked:
-                raise ApiError(403, "Forbidden: bot was blocked by the user")
+                raise FakeApiError(403, "Forbidden: bot was blocked by the user")
         return self.chat(chat_id)
 
     # -- messages ------------------------------------------------------------------------

@@ -14,10 +14,16 @@ from pathlib import Path
 
 import structlog
 
-from actorbot import Engine, Journal, MemoryJournal, RateLimits, Route, SqliteJournal, per_chat_id
+from actorbot import Engine, RateLimits, Route, per_chat_id
+from actorbot.journal import Journal, MemoryJournal, SqliteJournal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 from counter import MessageCounter
+
+from actorbot.api import Connection
+from actorbot.engine import Handling
+from actorbot.intake import Polling
+from actorbot.sending import Sending
 
 
 def main() -> None:
@@ -28,10 +34,11 @@ def main() -> None:
         path, _, sync = where.partition("?")
         journal = SqliteJournal(path, synchronous="FULL" if sync == "FULL" else "NORMAL")
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    engine = Engine(token, [Route(per_chat_id(), MessageCounter)], base_url=base_url,
-                    runtime=runtime, poll_timeout=10, stats_interval=None,  # type: ignore[arg-type]
-                    rate_limits=RateLimits.unlimited(),  # the fake does no flood control here
-                    journal=journal)
+    engine = Engine(
+        token, [Route(per_chat_id(), MessageCounter)], intake=Polling(timeout=10),
+        handling=Handling(runtime=runtime), sending=Sending(limits=RateLimits.unlimited()),
+        connection=Connection(base_url=base_url), stats_interval=None, journal=journal,
+    )
     engine.start()
     times = os.times()
     print(f"ready {times.user + times.system:.4f}", flush=True)

@@ -14,6 +14,10 @@ from typing import Any
 import structlog
 
 from actorbot import ChatHandler, Engine, RateLimits, Route, per_chat_id
+from actorbot.api import Connection
+from actorbot.engine import Handling
+from actorbot.intake import Polling
+from actorbot.sending import Sending
 
 
 class Echo(ChatHandler):
@@ -24,9 +28,11 @@ class Echo(ChatHandler):
 def main() -> None:
     journal, base_url = sys.argv[1:3]
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    engine = Engine(os.environ["ACTORBOT_TEST_TOKEN"], [Route(per_chat_id(), Echo)],
-                    base_url=base_url, journal=journal, poll_timeout=1, stats_interval=None,
-                    rate_limits=RateLimits.unlimited(), max_in_flight=500)
+    engine = Engine(
+        os.environ["ACTORBOT_TEST_TOKEN"], [Route(per_chat_id(), Echo)], intake=Polling(timeout=1),
+        handling=Handling(max_in_flight=500), sending=Sending(limits=RateLimits.unlimited()),
+        connection=Connection(base_url=base_url), journal=journal, stats_interval=None,
+    )
     engine.start()
     print("ready", flush=True)
     engine.run_forever()

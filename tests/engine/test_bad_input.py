@@ -17,6 +17,7 @@ from structlog.testing import capture_logs
 from actorbot import seeds
 from actorbot.engine._engine import Engine
 from actorbot.handlers._handler import ChatHandler
+from actorbot.intake import Polling
 from actorbot.routing._router import Route
 from actorbot.testing import FakeBotApi
 
@@ -35,8 +36,10 @@ class Collector(ChatHandler):
 @pytest.fixture(scope="module")
 def running() -> Iterator[tuple[FakeBotApi, Engine]]:
     with FakeBotApi() as tg:
-        engine = Engine(tg.token, [Route(seeds.per_chat_id(), Collector)], base_url=tg.base_url,
-                        poll_timeout=1, stats_interval=None)
+        engine = Engine(
+            tg.token, [Route(seeds.per_chat_id(), Collector)], intake=Polling(timeout=1),
+            connection=tg.connection, stats_interval=None,
+        )
         with engine:
             yield tg, engine
 

@@ -13,17 +13,17 @@ from structlog.testing import capture_logs
 from actorbot import (
     ChatHandler,
     Engine,
-    EngineBusy,
     FailurePolicy,
-    MemoryJournal,
     RateLimits,
     Route,
-    SqliteJournal,
     UserHandler,
     per_chat_id,
     per_inline_from_id,
 )
-from actorbot.journal import Keep
+from actorbot.engine import Handling
+from actorbot.errors import EngineBusy
+from actorbot.journal import Keep, MemoryJournal, SqliteJournal
+from actorbot.sending import Sending
 from actorbot.testing import FakeBotApi, Fault
 from tests.helpers import eventually, make_engine
 
@@ -72,7 +72,7 @@ def texts(route: str | None = None) -> list[str]:
 
 
 def offline(tg: FakeBotApi, routes: list[Any], **options: Any) -> Engine:
-    return make_engine(tg, routes, polling=False, **options)
+    return make_engine(tg, routes, intake=None, **options)
 
 
 def test_pending_updates_are_replayed_in_order_before_new_ones(
@@ -119,16 +119,23 @@ def test_an_at_most_once_route_never_retries_nor_parks(tg: FakeBotApi) -> None:
 
 
 def test_at_most_once_update_types_are_neither_kept_nor_retried(tg: FakeBotApi) -> None:
-    engine = offline(tg, [Route(per_inline_from_id(), Inline)], at_most_once=["inline_query"])
+    engine = offline(
+        tg, [Route(per_inline_from_id(), Inline)], handling=Handling(at_most_once=["inline_query"]),
+    )
     with engine:
         engine.feed([inline(1, 5), inline(2, 5)])
         eventually(lambda: Inline.seen == [1, 2], what="each query tried once")
         assert engine.journal.stats.pending == 0
         assert engine.dead_letters() == []
     with pytest.raises(ValueError, match="at_most_once"):
-        Engine(tg.token, [Route(per_chat_id(), Log)], at_most_once=["inline_querry"])
+        Engine(
+            tg.token, [Route(per_chat_id(), Log)],
+            handling=Handling(at_most_once=["inline_querry"]),
+        )
     with pytest.raises(ValueError, match="at_most_once"):
-        Engine(tg.token, [Route(per_chat_id(), Log)], at_most_once="inline_query")
+        Engine(
+            tg.token, [Route(per_chat_id(), Log)], handling=Handling(at_most_once="inline_query"),
+        )
 
 
 def test_a_poison_update_is_retried_then_parked_and_blocks_nothing(tg: FakeBotApi) -> None:
@@ -177,7 +184,7 @@ def test_a_stop_that_cannot_drain_leaves_the_rest_for_the_next_start(tg: FakeBot
     """Replies held back by the rate limits when the stop's deadline passes were never
     sent: their update stays pending and is handled again at the next start."""
     limits = RateLimits(private_per_s=1.0, private_burst=1)
-    engine = offline(tg, [Route(per_chat_id(), Log)], rate_limits=limits)
+    engine = offline(tg, [Route(per_chat_id(), Log)], sending=Sending(limits=limits))
     engine.start()
     engine.feed([msg(1, 1, "say3"), msg(2, 2, "say")])
     eventually(lambda: len(tg.calls_to("sendMessage")) == 2, what="the first replies")
@@ -268,7 +275,7 @@ class Gate(ChatHandler):
 def test_feed_blocks_while_too_much_is_in_flight_then_times_out(tg: FakeBotApi) -> None:
     Gate.gate.clear()
     Gate.seen.clear()
-    engine = offline(tg, [Route(per_chat_id(), Gate)], max_in_flight=2)
+    engine = offline(tg, [Route(per_chat_id(), Gate)], handling=Handling(max_in_flight=2))
     with engine:
         engine.feed([msg(1, 1, "a"), msg(2, 2, "b")])
         with pytest.raises(EngineBusy) as busy:
@@ -287,7 +294,7 @@ def test_feed_blocks_while_too_much_is_in_flight_then_times_out(tg: FakeBotApi) 
 
 def test_a_blocked_feed_gives_up_when_the_engine_stops(tg: FakeBotApi) -> None:
     Gate.gate.clear()
-    engine = offline(tg, [Route(per_chat_id(), Gate)], max_in_flight=1)
+    engine = offline(tg, [Route(per_chat_id(), Gate)], handling=Handling(max_in_flight=1))
     engine.start()
     engine.feed(msg(1, 1, "a"))  # held at the gate: the engine is full
     gave_up = threading.Event()

@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from actorbot import UPDATE_TYPES, seeds
+from actorbot import seeds
+from actorbot.engine import Handling
 from actorbot.handlers._handler import (
     ChatHandler,
     EngineStopping,
@@ -24,8 +25,10 @@ from actorbot.handlers._handler import (
     IdleTimeout,
     UserHandler,
 )
+from actorbot.intake import Polling
 from actorbot.routing._router import FailurePolicy, Route
 from actorbot.testing import FakeBotApi
+from actorbot.updates import UPDATE_TYPES
 from tests.corpus import CORPUS, ROWS, Row, load
 from tests.helpers import eventually as wait
 from tests.helpers import make_engine
@@ -56,7 +59,9 @@ def test_chats_interleaved_each_gets_exactly_its_count_in_order(
                      "from": {"id": 10_000 + c, "is_bot": False, "first_name": "u"}}}
         for i in range(per_chat) for c in range(chats)
     )
-    engine = make_engine(tg, [Route(seeds.per_chat_id(), Counter)], runtime=runtime)
+    engine = make_engine(
+        tg, [Route(seeds.per_chat_id(), Counter)], handling=Handling(runtime=runtime),
+    )
     with engine:
         assert tg.wait_for(lambda: len(tg.calls_to("sendMessage")) >= chats * per_chat, 240)
         stats = engine.stats()
@@ -107,8 +112,10 @@ def test_passivation_race_loses_and_reorders_nothing(tg: FakeBotApi) -> None:
     Probe.opens.clear()
     rng = random.Random(7)
     n_seeds, bursts, per_burst = 100, 100, 500
-    engine = make_engine(tg, [Route(seeds.per_chat_id(), Probe, idle_timeout=0.003)],
-                         max_in_flight=5000, sweep_limit=10_000)
+    engine = make_engine(
+        tg, [Route(seeds.per_chat_id(), Probe, idle_timeout=0.003)],
+        handling=Handling(max_in_flight=5000, sweep_limit=10_000),
+    )
     expected: defaultdict[int, list[int]] = defaultdict(list)
     with engine:
         for _ in range(bursts):
@@ -212,7 +219,9 @@ def test_stop_during_load_handles_everything_it_fetched(tg: FakeBotApi) -> None:
     ids = tg.inject_updates(
         {"message": {"message_id": 1, "date": 0, "text": "x",
                      "chat": {"id": i % 100, "type": "private"}}} for i in range(5000))
-    engine = make_engine(tg, [Route(seeds.per_chat_id(), Worker)], max_in_flight=300)
+    engine = make_engine(
+        tg, [Route(seeds.per_chat_id(), Worker)], handling=Handling(max_in_flight=300),
+    )
     engine.start()
     wait(lambda: len(Worker.seen) >= 500, 60, "some progress")
     assert engine.stop(timeout=60) is True
@@ -243,9 +252,12 @@ def test_corpus_updates_reach_the_expected_seeds(tg: FakeBotApi) -> None:
 
     delivered = [r for r in rows if r.update_type in UPDATE_TYPES]
     ids = tg.inject_updates(load(r.file) for r in delivered)
-    engine = make_engine(tg, [Route(seeds.per_chat_id(), ChatSeen),
+    engine = make_engine(
+        tg,
+        [Route(seeds.per_chat_id(), ChatSeen),
                               Route(seeds.per_from_id(), UserSeen)],
-                         allowed_updates=list(UPDATE_TYPES))
+        intake=Polling(timeout=1, allowed_updates=list(UPDATE_TYPES)),
+    )
     with engine:
         wait(lambda: engine.stats()["handled"] >= len(delivered), 30, "corpus handled")
     assert CORPUS.is_dir()

@@ -11,22 +11,26 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from actorbot import ChatHandler, Engine, ManualClock, Route, per_chat_id
+from actorbot import ChatHandler, Engine, Route, per_chat_id
+from actorbot.engine import Handling
+from actorbot.errors import ConfigError
 from actorbot.routing import Ping
+from actorbot.runtime import ManualClock
 from actorbot.testing import FakeBotApi
 
 pytestmark = pytest.mark.usefixtures("no_thread_left")
 
 CHILD = textwrap.dedent("""
     import sys
-    from actorbot import ChatHandler, Engine, Route, per_chat_id
+    from actorbot import ChatHandler, Engine, Polling, Route, per_chat_id
+    from actorbot.api import Connection
 
     class Echo(ChatHandler):
         def on_chat_message(self, msg):
             self.sender.send_message("echo: " + msg["text"])
 
-    engine = Engine(sys.argv[1], [Route(per_chat_id(), Echo)], base_url=sys.argv[2],
-                    poll_timeout=30, stats_interval=None)
+    engine = Engine(sys.argv[1], [Route(per_chat_id(), Echo)], intake=Polling(timeout=30),
+                    connection=Connection(base_url=sys.argv[2]), stats_interval=None)
     engine.run_forever()
     print("stopped", engine.status, flush=True)
 """)
@@ -59,14 +63,16 @@ class Counter(ChatHandler):
 
 def test_periodic_stats_event_matches_stats(tg: FakeBotApi) -> None:
     clock = ManualClock()
-    engine = Engine(tg.token, [Route(per_chat_id(), Counter)], base_url=tg.base_url,
-                    polling=False, clock=clock, stats_interval=60)
+    engine = Engine(
+        tg.token, [Route(per_chat_id(), Counter)], intake=None, connection=tg.connection,
+        clock=clock, stats_interval=60,
+    )
     with engine, capture_logs() as logs:
         engine.feed([{"update_id": i, "message": {"message_id": i, "date": 0, "text": "x",
                                                    "chat": {"id": i % 3, "type": "private"}}}
                      for i in range(1, 10)])
-        assert engine.router is not None
-        engine.router.ask(Ping(), timeout=10)
+        assert engine._router_ref is not None
+        engine._router_ref.ask(Ping(), timeout=10)
         assert engine.tracker.wait_idle(10)
         clock.advance(60)
         clock.advance(60)
@@ -81,8 +87,10 @@ def test_periodic_stats_event_matches_stats(tg: FakeBotApi) -> None:
 
 
 def test_context_manager_and_misuse(tg: FakeBotApi) -> None:
-    engine = Engine(tg.token, [Route(per_chat_id(), Counter)], base_url=tg.base_url,
-                    polling=False, stats_interval=None)
+    engine = Engine(
+        tg.token, [Route(per_chat_id(), Counter)], intake=None, connection=tg.connection,
+        stats_interval=None,
+    )
     with engine:
         assert engine.status == "connected"  # no poller: started is connected
         with pytest.raises(RuntimeError, match="running"):
@@ -90,5 +98,5 @@ def test_context_manager_and_misuse(tg: FakeBotApi) -> None:
     assert engine.status == "stopped"
     assert engine.stop() is True  # stopping twice is harmless
     assert "TEST-token" not in repr(engine)
-    with pytest.raises(ValueError, match="runtime"):
-        Engine(tg.token, [Route(per_chat_id(), Counter)], runtime="fibers")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="runtime"):
+        Handling(runtime="fibers")  # type: ignore[arg-type]

@@ -8,16 +8,9 @@ from typing import Any, ClassVar
 import pytest
 from structlog.testing import capture_logs
 
-from actorbot import (
-    Engine,
-    FailurePolicy,
-    PollingStopped,
-    Route,
-    ServerError,
-    UserHandler,
-    per_chat_id,
-    per_from_id,
-)
+from actorbot import Engine, FailurePolicy, Route, UserHandler, per_chat_id, per_from_id
+from actorbot.engine import Hooks
+from actorbot.errors import PollingStopped, ServerError
 from actorbot.handlers._handler import ChatHandler
 from actorbot.testing import FakeBotApi, Fault
 from tests.helpers import eventually, make_engine
@@ -45,14 +38,14 @@ class Events:
         with self.lock:
             return list(self.items)
 
-    def hooks(self) -> dict[str, Any]:
-        return {"on_status": self.add, "on_connected": lambda: self.add("on_connected"),
-                "on_error": self.add}
+    def hooks(self) -> Hooks:
+        return Hooks(on_status=self.add, on_connected=lambda: self.add("on_connected"),
+                     on_error=self.add)
 
 
 def test_polling_statuses_in_order(tg: FakeBotApi) -> None:
     events = Events()
-    engine = make_engine(tg, [Route(per_chat_id(), Echo)], **events.hooks())
+    engine = make_engine(tg, [Route(per_chat_id(), Echo)], hooks=events.hooks())
     assert (engine.status, engine.running) == ("stopped", False)
     with engine:
         eventually(lambda: engine.status == "connected", 30, "the first getUpdates")
@@ -67,7 +60,7 @@ def test_polling_statuses_in_order(tg: FakeBotApi) -> None:
 def test_errors_mean_retrying_until_getupdates_works_again(tg: FakeBotApi) -> None:
     tg.add_fault(Fault(method="getUpdates", status=502, times=2))
     events = Events()
-    with make_engine(tg, [Route(per_chat_id(), Echo)], **events.hooks()) as engine:
+    with make_engine(tg, [Route(per_chat_id(), Echo)], hooks=events.hooks()) as engine:
         eventually(lambda: "on_connected" in events.list(), 30, "the connection")
         assert engine.status == "connected"
     got = events.list()
@@ -80,7 +73,7 @@ def test_errors_mean_retrying_until_getupdates_works_again(tg: FakeBotApi) -> No
 
 def test_without_polling_started_means_connected(tg: FakeBotApi) -> None:
     events = Events()
-    engine = make_engine(tg, [Route(per_chat_id(), Echo)], polling=False, **events.hooks())
+    engine = make_engine(tg, [Route(per_chat_id(), Echo)], intake=None, hooks=events.hooks())
     engine.start()
     try:
         assert events.list() == ["starting", "connected", "on_connected"]
@@ -95,7 +88,7 @@ def test_without_polling_started_means_connected(tg: FakeBotApi) -> None:
 def test_a_fatal_poll_error_reaches_on_error(tg: FakeBotApi) -> None:
     tg.add_fault(Fault(method="getUpdates", status=401))
     events = Events()
-    with make_engine(tg, [Route(per_chat_id(), Echo)], **events.hooks()) as engine:
+    with make_engine(tg, [Route(per_chat_id(), Echo)], hooks=events.hooks()) as engine:
         eventually(lambda: engine.error is not None, 30, "the fatal error")
     errors = [e for e in events.list() if isinstance(e, BaseException)]
     assert len(errors) == 1
@@ -108,8 +101,10 @@ def test_failing_hooks_are_logged_not_fatal(tg: FakeBotApi) -> None:
         raise RuntimeError("hook bug")
 
     with capture_logs() as logs:
-        engine = make_engine(tg, [Route(per_chat_id(), Echo)], on_status=broken,
-                             on_connected=broken, on_error=broken)
+        engine = make_engine(
+            tg, [Route(per_chat_id(), Echo)],
+            hooks=Hooks(on_status=broken, on_connected=broken, on_error=broken),
+        )
         with engine:
             eventually(lambda: engine.status == "connected", 30, "the connection")
             tg.inject_message(1, "still works")
@@ -126,8 +121,8 @@ def test_failing_hooks_are_logged_not_fatal(tg: FakeBotApi) -> None:
 
 def test_hooks_can_be_set_after_construction(tg: FakeBotApi) -> None:
     events = Events()
-    engine = make_engine(tg, [Route(per_chat_id(), Echo)], polling=False)
-    engine.on_status = events.add
+    engine = make_engine(tg, [Route(per_chat_id(), Echo)], intake=None)
+    engine.hooks = Hooks(on_status=events.add)
     with engine:
         pass
     assert events.list() == ["starting", "connected", "stopping", "stopped"]
@@ -197,8 +192,10 @@ def test_tolerated_failures_can_be_turned_off(tg: FakeBotApi) -> None:
 
 
 def test_engine_repr_and_misuse_messages(tg: FakeBotApi) -> None:
-    engine = Engine(tg.token, [Route(per_chat_id(), Echo)], base_url=tg.base_url,
-                    polling=False, stats_interval=None)
+    engine = Engine(
+        tg.token, [Route(per_chat_id(), Echo)], intake=None, connection=tg.connection,
+        stats_interval=None,
+    )
     assert repr(engine) == "Engine(bot_id=123456, status='stopped')"
     with pytest.raises(RuntimeError, match="engine is stopped"):
         engine.feed({"update_id": 1})

@@ -7,18 +7,9 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from actorbot import (
-    AccessList,
-    ChatHandler,
-    Client,
-    Engine,
-    Handler,
-    Route,
-    command,
-    parse_command,
-    per_chat_id,
-    sync_commands,
-)
+from actorbot import AccessList, ChatHandler, Client, Engine, Handler, Route, command, per_chat_id
+from actorbot.engine import Hooks
+from actorbot.handlers import parse_command, sync_commands
 from actorbot.handlers._commands import CommandText, commands_of, declared_commands
 from actorbot.testing import FakeBotApi, Fault
 from tests.helpers import make_engine
@@ -90,7 +81,7 @@ def test_a_command_method_must_not_hide_the_handlers_own_attributes(name: str) -
     with pytest.raises(TypeError, match=f"Clash.{name} would replace .*{name}_command"):
         commands_of(clash)
     with pytest.raises(TypeError, match="would replace"):
-        Engine("1:x", [Route(per_chat_id(), clash)], polling=False)  # before anything starts
+        Engine("1:x", [Route(per_chat_id(), clash)], intake=None)  # before anything starts
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -204,8 +195,9 @@ def test_engine_syncs_at_start_and_dispatches_commands(tg: FakeBotApi) -> None:
 def test_a_failed_sync_is_logged_and_commands_still_work(tg: FakeBotApi) -> None:
     tg.add_fault(Fault(method="setMyCommands", status=500))
     errors: list[BaseException] = []
-    with capture_logs() as logs, make_engine(tg, [Route(per_chat_id(), Bot)],
-                                             on_error=errors.append):
+    with capture_logs() as logs, make_engine(
+        tg, [Route(per_chat_id(), Bot)], hooks=Hooks(on_error=errors.append),
+    ):
         tg.inject_command(42, "/start@test_bot", "ok")
         assert tg.wait_for(lambda: tg.sent_texts(42) == ["start:ok"], 30)
     failed = [e for e in logs if e["event"] == "commands.sync_failed"]

@@ -12,12 +12,14 @@ import pykka
 import pytest
 from structlog.testing import capture_logs
 
-from actorbot import Client, Engine, MemoryJournal, PollingStopped, Route, per_chat_id
+from actorbot import Client, Engine, Route, per_chat_id
+from actorbot.errors import PollingStopped
 from actorbot.handlers import ChatHandler
-from actorbot.intake import Poller
+from actorbot.intake import Poller, Polling
 from actorbot.intake._poller import confirm_offset
+from actorbot.journal import MemoryJournal
 from actorbot.routing import Batch
-from actorbot.runtime import InFlight
+from actorbot.runtime import Backoff, InFlight
 from actorbot.testing import FakeBotApi, Fault
 from tests.helpers import eventually
 
@@ -43,6 +45,8 @@ class Sink(pykka.ThreadingActor):
             self.tracker.begin(self.seq, 1)
         return None
 
+POLLING_FIELDS = frozenset(Polling.__dataclass_fields__)
+
 
 @pytest.fixture
 def poll(tg: FakeBotApi) -> Iterator[Any]:
@@ -55,9 +59,11 @@ def poll(tg: FakeBotApi) -> Iterator[Any]:
         sink_ref = sink.actor_ref
         sink._start_actor_loop()
         fatal: list[PollingStopped] = []
-        options.setdefault("timeout", 1)
-        options.setdefault("backoff", 0.01)
-        poller = Poller(client, sink_ref, tracker, on_fatal=fatal.append, **options)
+        settings = {k: options.pop(k) for k in POLLING_FIELDS if k in options}
+        settings.setdefault("timeout", 1)
+        settings.setdefault("backoff", Backoff(initial=0.01))
+        poller = Poller(client, sink_ref, tracker, Polling(**settings), on_fatal=fatal.append,
+                        **options)
         poller._start_actor_loop()
         started.append((poller.actor_ref, sink_ref, poller, client))
         return poller, sink, tracker, fatal
@@ -116,8 +122,10 @@ def test_fatal_answers_stop_polling_with_a_clear_error(
     token = tg.token if fault is not None else "999999:wrong-token-for-this-bot"
     if fault is not None:
         tg.add_fault(fault)
-    engine = Engine(token, [Route(per_chat_id(), ChatHandler)], base_url=tg.base_url,
-                    poll_timeout=1, stats_interval=None)
+    engine = Engine(
+        token, [Route(per_chat_id(), ChatHandler)], intake=Polling(timeout=1),
+        connection=tg.connection, stats_interval=None,
+    )
     with capture_logs() as logs, pytest.raises(PollingStopped, match=words) as info:
         engine.run_forever()
     assert engine.status == "stopped"
@@ -129,8 +137,10 @@ def test_fatal_answers_stop_polling_with_a_clear_error(
 def test_webhook_set_is_explained(tg: FakeBotApi) -> None:
     with Client(tg.token, base_url=tg.base_url) as client:
         client.set_webhook("https://example.org/hook")
-    engine = Engine(tg.token, [Route(per_chat_id(), ChatHandler)], base_url=tg.base_url,
-                    poll_timeout=1, stats_interval=None)
+    engine = Engine(
+        tg.token, [Route(per_chat_id(), ChatHandler)], intake=Polling(timeout=1),
+        connection=tg.connection, stats_interval=None,
+    )
     with pytest.raises(PollingStopped, match="webhook is set"):
         engine.run_forever()
 
@@ -174,8 +184,10 @@ def test_transient_failures_back_off_and_recover(
 
 
 def test_engine_stop_does_not_wait_for_the_long_poll(tg: FakeBotApi) -> None:
-    engine = Engine(tg.token, [Route(per_chat_id(), ChatHandler)], base_url=tg.base_url,
-                    poll_timeout=50, stats_interval=None).start()
+    engine = Engine(
+        tg.token, [Route(per_chat_id(), ChatHandler)], intake=Polling(timeout=50),
+        connection=tg.connection, stats_interval=None,
+    ).start()
     eventually(lambda: tg.long_poll_pending, what="a pending long poll")
     start = time.monotonic()
     assert engine.stop(timeout=20) is True

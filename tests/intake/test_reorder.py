@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from actorbot import Clock, ManualClock, Reorderer, ReorderStats
+from actorbot.intake import Reorderer, ReorderStats
+from actorbot.runtime import Clock, ManualClock
 from tests.helpers import eventually
 
 

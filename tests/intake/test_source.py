@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from actorbot import ChatHandler, QueueSource, Reorderer, Route, per_chat_id
+from actorbot import ChatHandler, Route, per_chat_id
+from actorbot.intake import QueueSource, Reorderer
 from actorbot.testing import FakeBotApi
 from tests.helpers import eventually, make_engine
 
@@ -87,7 +88,7 @@ class Recorder(ChatHandler):
 
 def test_an_unordered_source_through_a_reorderer_into_the_engine(tg: FakeBotApi) -> None:
     Recorder.seen.clear()
-    engine = make_engine(tg, [Route(per_chat_id(), Recorder)], polling=False)
+    engine = make_engine(tg, [Route(per_chat_id(), Recorder)], intake=None)
     q: queue.Queue[Any] = queue.Queue()
     ids = list(range(1000, 1300))
     shuffled = ids[:]

@@ -16,7 +16,9 @@ import requests
 from cheroot.wsgi import Server
 from structlog.testing import capture_logs
 
-from actorbot import BadRequest, ChatHandler, Client, Route, Webhook, WebhookApp, per_chat_id
+from actorbot import ChatHandler, Client, Route, Webhook, WebhookApp, per_chat_id
+from actorbot.errors import BadRequest
+from actorbot.intake import Polling
 from actorbot.intake._webhook import SECRET_HEADER
 from actorbot.testing import FakeBotApi
 from tests.helpers import FAKE_THREADS, eventually, make_engine
@@ -297,8 +299,11 @@ def test_500_chats_x_10_messages_in_per_chat_order(
     mount, url = site
     chats, per_chat = 500, 10
     tg.inject_updates(message(1000 + c, f"{c}.{i}") for i in range(per_chat) for c in range(chats))
-    engine = make_engine(tg, ROUTES, webhook=Webhook(url, secret_token=SECRET,
-                                                     max_connections=20))
+    engine = make_engine(
+        tg, ROUTES,
+        intake=Webhook(url, secret_token=SECRET,
+                                                     max_connections=20),
+    )
     mount.bot = WebhookApp(engine.feed, secret_token=SECRET)
     with engine:
         eventually(lambda: Recorder.total() == chats * per_chat, 240, "every update")
@@ -317,7 +322,7 @@ def test_a_wrong_secret_is_rejected_and_nothing_is_handled(
     tg: FakeBotApi, site: tuple[Mount, str]
 ) -> None:
     mount, url = site
-    engine = make_engine(tg, ROUTES, webhook=Webhook(url, secret_token="other-secret"))
+    engine = make_engine(tg, ROUTES, intake=Webhook(url, secret_token="other-secret"))
     mount.bot = WebhookApp(engine.feed, secret_token=SECRET)
     with capture_logs() as logs, engine:
         tg.inject_message(1, "let me in")
@@ -338,7 +343,7 @@ def test_garbage_is_rejected_while_good_traffic_goes_on(
 ) -> None:
     mount, url = site
     chats, per_chat, rounds = 50, 10, 40
-    engine = make_engine(tg, ROUTES, webhook=Webhook(url, secret_token=SECRET))
+    engine = make_engine(tg, ROUTES, intake=Webhook(url, secret_token=SECRET))
     mount.bot = WebhookApp(engine.feed, secret_token=SECRET, max_body=4096)
     garbage: list[tuple[int, Callable[[requests.Session], requests.Response]]] = [
         (400, lambda s: s.post(url, data=b"{oops", headers={SECRET_HEADER: SECRET})),
@@ -382,8 +387,8 @@ def test_garbage_is_rejected_while_good_traffic_goes_on(
 def test_webhook_mode_sets_everything_and_can_delete_on_stop(tg: FakeBotApi) -> None:
     tg.inject_message(1, "old, dropped")
     hook = Webhook("https://bot.example.org/hook", secret_token=SECRET, max_connections=7,
-                   drop_pending_updates=True, delete_on_stop=True)
-    engine = make_engine(tg, ROUTES, webhook=hook, allowed_updates=["message"])
+                   drop_pending_updates=True, delete_on_stop=True, allowed_updates=["message"])
+    engine = make_engine(tg, ROUTES, intake=hook)
     assert engine.polling is False
     with capture_logs() as logs, engine:
         info = webhook_info(tg)
@@ -401,7 +406,7 @@ def test_webhook_mode_sets_everything_and_can_delete_on_stop(tg: FakeBotApi) -> 
 
 @pytest.mark.usefixtures("no_thread_left")
 def test_a_refused_set_webhook_fails_start_and_leaves_nothing_running(tg: FakeBotApi) -> None:
-    engine = make_engine(tg, ROUTES, webhook=Webhook("http://bot.example.org/hook"))
+    engine = make_engine(tg, ROUTES, intake=Webhook("http://bot.example.org/hook"))
     with pytest.raises(BadRequest, match="HTTPS URL must be provided"):
         engine.start()
     assert engine.status == "stopped"
@@ -417,7 +422,7 @@ def test_switch_polling_to_webhook_and_back(tg: FakeBotApi, site: tuple[Mount, s
             tg.inject_message(1, text)
         eventually(lambda: Recorder.total() == 3, 30, "polled updates")
     # 2. webhook: stop() leaves it set, so Telegram keeps what comes next
-    engine = make_engine(tg, ROUTES, webhook=Webhook(url, secret_token=SECRET))
+    engine = make_engine(tg, ROUTES, intake=Webhook(url, secret_token=SECRET))
     mount.bot = WebhookApp(engine.feed, secret_token=SECRET)
     with engine:
         for text in texts[3:6]:
@@ -428,7 +433,7 @@ def test_switch_polling_to_webhook_and_back(tg: FakeBotApi, site: tuple[Mount, s
     assert tg.wait_for(lambda: tg.stats.get("webhook_failed", 0) >= 1, 30)
     assert webhook_info(tg)["url"] == url
     # 3. polling again: deleteWebhook first, then the kept updates come by getUpdates
-    with make_engine(tg, ROUTES, delete_webhook=True):
+    with make_engine(tg, ROUTES, intake=Polling(timeout=1, delete_webhook=True)):
         eventually(lambda: Recorder.total() == 8, 30, "updates kept during the switch")
         assert webhook_info(tg)["url"] == ""
     assert Recorder.seen[1] == texts

@@ -14,24 +14,22 @@ from structlog.testing import capture_logs
 from actorbot import (
     CallResult,
     ChatHandler,
-    CloseRequested,
     Engine,
-    EngineStopping,
     FailurePolicy,
-    Forbidden,
     Handler,
     IdleTimeout,
-    ManualClock,
     Monitor,
     Route,
     UserHandler,
-    per_application,
     per_chat_id,
     per_from_id,
-    per_message,
-    seed_function,
 )
+from actorbot.engine import Handling
+from actorbot.errors import Forbidden
+from actorbot.handlers import CloseRequested, EngineStopping
 from actorbot.routing import Ping
+from actorbot.runtime import ManualClock
+from actorbot.seeds import per_application, per_message, seed_function
 from actorbot.testing import FakeBotApi, Fault
 from tests.helpers import eventually
 
@@ -120,8 +118,10 @@ def run(tg: FakeBotApi, clock: ManualClock) -> Iterator[Any]:
     engines: list[Engine] = []
 
     def start(*routes: Route, **options: Any) -> Engine:
-        engine = Engine(tg.token, list(routes), base_url=tg.base_url, polling=False,
-                        clock=clock, stats_interval=None, **options)
+        engine = Engine(
+            tg.token, list(routes), intake=None, connection=tg.connection, clock=clock,
+            stats_interval=None, **options,
+        )
         engines.append(engine.start())
         return engine
 
@@ -132,10 +132,10 @@ def run(tg: FakeBotApi, clock: ManualClock) -> Iterator[Any]:
 
 def settle(engine: Engine) -> None:
     """Wait until the router and the handlers have nothing left to do."""
-    assert engine.router is not None
-    engine.router.ask(Ping(), timeout=10)
+    assert engine._router_ref is not None
+    engine._router_ref.ask(Ping(), timeout=10)
     assert engine.tracker.wait_idle(10)
-    engine.router.ask(Ping(), timeout=10)
+    engine._router_ref.ask(Ping(), timeout=10)
 
 
 def tick(engine: Engine, clock: ManualClock, seconds: float) -> None:
@@ -233,7 +233,7 @@ def test_backoff_holds_the_seed_then_replays(run: Any, clock: ManualClock) -> No
     # The backoff starts when the router learns the handler closed: only then may time move.
     eventually(lambda: engine.stats()["closed"] == 1, what="the failed handler's close")
     engine.feed([msg(1, "after", 2), msg(2, "other chat", 3)])
-    engine.router.ask(Ping(), timeout=10)  # type: ignore[union-attr]
+    engine._router_ref.ask(Ping(), timeout=10)  # type: ignore[union-attr]
     eventually(lambda: [e[2] for e in J.of("msg")][-1:] == ["other chat"], what="chat 2")
     assert "after" not in [e[2] for e in J.of("msg")]
     assert engine.stats()["buffered"] == 1
@@ -350,8 +350,10 @@ def test_stop_closes_handlers_and_flushes_their_goodbyes(
             J.add("close", type(reason).__name__)
             self.sender.send_message("bye!")
 
-    engine = Engine(tg.token, [Route(per_chat_id(), Polite)], base_url=tg.base_url,
-                    polling=False, clock=clock, stats_interval=None).start()
+    engine = Engine(
+        tg.token, [Route(per_chat_id(), Polite)], intake=None, connection=tg.connection,
+        clock=clock, stats_interval=None,
+    ).start()
     engine.feed([msg(c, update_id=c) for c in range(1, 21)])
     settle(engine)
     assert engine.stop(timeout=30) is True
@@ -361,12 +363,11 @@ def test_stop_closes_handlers_and_flushes_their_goodbyes(
 
 
 def test_feed_needs_a_started_engine(tg: FakeBotApi) -> None:
-    engine = Engine(tg.token, [Route(per_chat_id(), Talker)], base_url=tg.base_url,
-                    polling=False)
+    engine = Engine(tg.token, [Route(per_chat_id(), Talker)], intake=None, connection=tg.connection)
     with pytest.raises(RuntimeError, match="start"):
         engine.feed(msg(1))
     with pytest.raises(ValueError, match="route"):
-        Engine(tg.token, [], base_url=tg.base_url)
+        Engine(tg.token, [], connection=tg.connection)
     with pytest.raises(TypeError, match="Handler subclass"):
         Route(per_chat_id(), dict)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="idle_timeout"):
@@ -378,7 +379,7 @@ def test_feed_needs_a_started_engine(tg: FakeBotApi) -> None:
 def test_a_capped_sweep_continues_without_waiting_for_the_next_tick(
     run: Any, clock: ManualClock
 ) -> None:
-    engine = run(Route(per_chat_id(), Talker, idle_timeout=10), sweep_limit=10)
+    engine = run(Route(per_chat_id(), Talker, idle_timeout=10), handling=Handling(sweep_limit=10))
     engine.feed([msg(c, update_id=c) for c in range(100)])
     settle(engine)
     tick(engine, clock, 10)  # one tick; 10 handlers per sweep
@@ -403,8 +404,8 @@ def test_a_migrated_chat_keeps_its_handler(run: Any, tg: FakeBotApi) -> None:
                                          "chat": {"id": -4000009, "type": "group"}}}
     engine.feed(group)
     tg.wait_for_calls("sendMessage", 2, timeout=10)  # refused on the old id, then resent
-    assert engine.router is not None
-    engine.router.ask(Ping(), timeout=10)
+    assert engine._router_ref is not None
+    engine._router_ref.ask(Ping(), timeout=10)
     moved = {"update_id": 2, "message": {"message_id": 1, "date": 0, "text": "b",
                                          "chat": {"id": -1009000000009, "type": "supergroup"}}}
     engine.feed(moved)

@@ -8,9 +8,18 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from actorbot import Client, ConnectionLost
-from actorbot.runtime import Clock
-from actorbot.sending import CallOptions, RateLimits, Sender, SenderHandle, SenderQueueFull, TooLate
+from actorbot import Client
+from actorbot.errors import ConnectionLost
+from actorbot.runtime import Backoff, Clock
+from actorbot.sending import (
+    CallOptions,
+    RateLimits,
+    Sender,
+    SenderHandle,
+    SenderQueueFull,
+    Sending,
+    TooLate,
+)
 from actorbot.sending._sender import is_idempotent
 from actorbot.testing import FakeBotApi, Fault, FloodLimits
 from tests.helpers import eventually
@@ -23,6 +32,8 @@ SERVER = FloodLimits(private_per_s=20, private_burst=3, group_per_min=400, group
 CLIENT = RateLimits(private_per_s=19, private_burst=2, group_per_min=380, group_burst=15,
                     global_per_s=580, global_burst=40)
 
+SENDING_FIELDS = frozenset(Sending.__dataclass_fields__)
+
 
 @pytest.fixture
 def start(tg: FakeBotApi) -> Iterator[Any]:
@@ -32,9 +43,10 @@ def start(tg: FakeBotApi) -> Iterator[Any]:
         client = Client(tg.token, base_url=tg.base_url, read_timeout=options.pop("read", 5))
         clock = Clock()
         clock.start()
-        options.setdefault("backoff", 0.01)
-        options.setdefault("limits", CLIENT)
-        sender = Sender(client, clock, **options)
+        settings = {k: options.pop(k) for k in SENDING_FIELDS if k in options}
+        settings.setdefault("backoff", Backoff(initial=0.01))
+        settings.setdefault("limits", CLIENT)
+        sender = Sender(client, clock, Sending(**settings), **options)
         sender._start_actor_loop()
         started.append((sender, clock, client))
         return sender, SenderHandle.of(sender)
@@ -132,7 +144,7 @@ def test_a_call_that_may_have_reached_telegram_is_not_repeated(
 def test_chat_migration_moves_the_call_and_the_queue(tg: FakeBotApi, start: Any) -> None:
     tg.migrate_chat(-4000001, -1009000000777)
     migrations: list[tuple[Any, int]] = []
-    sender, handle = start(limits=RateLimits.unlimited(), workers=1,
+    sender, handle = start(limits=RateLimits.unlimited(), http_workers=1,
                            on_migrated=lambda old, new: migrations.append((old, new)))
     with capture_logs() as logs:
         futures = [handle.submit("sendMessage", {"chat_id": -4000001, "text": str(i)})
@@ -149,7 +161,7 @@ def test_chat_migration_moves_the_call_and_the_queue(tg: FakeBotApi, start: Any)
 
 def test_answers_jump_ahead_and_expire(tg: FakeBotApi, start: Any) -> None:
     tg.latency = 0.05
-    _, handle = start(limits=RateLimits.unlimited(), workers=1, answer_deadline=0.2)
+    _, handle = start(limits=RateLimits.unlimited(), http_workers=1, answer_deadline=0.2)
     bulk = [handle.submit("sendMessage", {"chat_id": 1, "text": str(i)}) for i in range(10)]
     query = tg.inject_callback_query(7, 7, "data", message_id=1)["callback_query"]
     answer = handle.submit("answerCallbackQuery", {"callback_query_id": query["id"]})
@@ -170,7 +182,7 @@ def test_answers_jump_ahead_and_expire(tg: FakeBotApi, start: Any) -> None:
 
 
 def test_coalesced_edits_send_only_the_newest(tg: FakeBotApi, start: Any) -> None:
-    _, handle = start(limits=RateLimits.unlimited(), workers=1)
+    _, handle = start(limits=RateLimits.unlimited(), http_workers=1)
     message = handle.submit("sendMessage", {"chat_id": 3, "text": "v0"}).get(timeout=10)
     tg.latency = 0.2
     blocker = handle.submit("sendChatAction", {"chat_id": 3, "action": "typing"})
@@ -185,7 +197,7 @@ def test_coalesced_edits_send_only_the_newest(tg: FakeBotApi, start: Any) -> Non
 
 def test_a_full_queue_is_a_clear_error(tg: FakeBotApi, start: Any) -> None:
     tg.latency = 0.2
-    _, handle = start(limits=RateLimits.unlimited(), workers=1, max_queue=3)
+    _, handle = start(limits=RateLimits.unlimited(), http_workers=1, max_queue=3)
     futures = [handle.submit("sendMessage", {"chat_id": 1, "text": str(i)}) for i in range(3)]
     with pytest.raises(SenderQueueFull):
         handle.submit("sendMessage", {"chat_id": 1, "text": "one too many"})

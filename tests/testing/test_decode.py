@@ -7,7 +7,7 @@ import json
 import pytest
 
 from actorbot.testing._decode import coerce, parse_multipart, parse_request, require_int
-from actorbot.testing._errors import ApiError
+from actorbot.testing._errors import FakeApiError
 
 
 def test_query_and_body_merge_with_body_winning() -> None:
@@ -19,7 +19,7 @@ def test_query_and_body_merge_with_body_winning() -> None:
 
 
 def test_json_body_must_be_an_object() -> None:
-    with pytest.raises(ApiError, match="can't parse JSON object"):
+    with pytest.raises(FakeApiError, match="can't parse JSON object"):
         parse_request("", "application/json", b"[1, 2]")
 
 
@@ -49,9 +49,9 @@ def test_multipart_fields_and_files() -> None:
 
 
 def test_multipart_without_boundary_or_parts_is_rejected() -> None:
-    with pytest.raises(ApiError, match="boundary"):
+    with pytest.raises(FakeApiError, match="boundary"):
         parse_request("", "multipart/form-data", b"x")
-    with pytest.raises(ApiError, match="multipart"):
+    with pytest.raises(FakeApiError, match="multipart"):
         parse_multipart(b"garbage", b"zz")
 
 
@@ -92,7 +92,7 @@ def test_numbers_for_text_become_strings() -> None:
 
 def test_require_int() -> None:
     assert require_int({"message_id": 3}, "message_id") == 3
-    with pytest.raises(ApiError, match="invalid message_id specified"):
+    with pytest.raises(FakeApiError, match="invalid message_id specified"):
         require_int({"message_id": "x"}, "message_id")
-    with pytest.raises(ApiError):
+    with pytest.raises(FakeApiError):
         require_int({"message_id": True}, "message_id")

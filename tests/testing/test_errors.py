@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from actorbot.testing import ApiError
+from actorbot.testing import FakeApiError
 from actorbot.testing import _errors as errs
 from tests.testing.fake_helpers import SHARED_BOTAPI
 
 
 def test_body_has_parameters_only_when_set() -> None:
-    assert ApiError(400, "Bad Request: x").body() == {
+    assert FakeApiError(400, "Bad Request: x").body() == {
         "ok": False,
         "error_code": 400,
         "description": "Bad Request: x",

@@ -13,7 +13,7 @@ from actorbot.testing._http import HttpServer, Request, Response
 
 
 class Echo:
-    """Handler that echoes the request and can be told to fail or drop."""
+    """A request handler that echoes the request and can be told to fail or drop."""
 
     def __init__(self) -> None:
         self.requests: list[Request] = []

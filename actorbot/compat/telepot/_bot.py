@@ -19,7 +19,7 @@ from actorbot.compat.telepot._listen import Listener, Microphone
 from actorbot.compat.telepot._runtime import Loop
 from actorbot.compat.telepot.exception import translate
 from actorbot.errors import TelegramError as _ActorbotError
-from actorbot.intake import Reorderer
+from actorbot.intake import Polling, Reorderer
 from actorbot.routing import Route
 from actorbot.updates import flavor as _flavor
 
@@ -121,9 +121,10 @@ class Bot:
                   allowed_updates: Any = None) -> Loop:
         if self._loop is not None and self._loop.engine.status != "stopped":
             raise RuntimeError("this bot's message loop is already running")
-        options = {"poll_timeout": timeout, "allowed_updates": allowed_updates,
-                   **self._engine_options}
-        self._loop = Loop(self, self._routes(handle), polling=polling, options=options)
+        options = dict(self._engine_options)
+        timeout = options.pop("poll_timeout", timeout)
+        intake = Polling(timeout=timeout, allowed_updates=allowed_updates) if polling else None
+        self._loop = Loop(self, self._routes(handle), intake=intake, options=options)
         return self._loop
 
     def message_loop(  # noqa: PLR0917 - telepot's positional signature

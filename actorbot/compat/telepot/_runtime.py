@@ -31,11 +31,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 import pykka
 import structlog
 
+from actorbot.api import Connection
 from actorbot.compat.telepot._listen import Feed, Listener, Microphone, Outcome
 from actorbot.compat.telepot._schedule import EventScheduler
 from actorbot.compat.telepot.exception import StopListening
-from actorbot.engine import Engine
+from actorbot.engine import Engine, Handling
 from actorbot.handlers import Handler
+from actorbot.intake import Polling
 from actorbot.routing import Route
 
 if TYPE_CHECKING:
@@ -324,7 +326,7 @@ class Loop:
         bot: Bot,
         routes: Callable[[Loop], list[Route]],
         *,
-        polling: bool,
+        intake: Polling | None,
         options: dict[str, Any],
     ) -> None:
         self.bot = bot
@@ -340,8 +342,11 @@ class Loop:
         self._early: list[dict[str, Any]] = []
         self._orderer: Any = None
         self._joinables: weakref.WeakSet[Joinable] = weakref.WeakSet()
-        self.engine = Engine(bot.client.token, routes(self), base_url=bot.client.base_url,
-                             polling=polling, runtime="threads", **options)
+        self.engine = Engine(
+            bot.client.token, routes(self), intake=intake,
+            handling=Handling(runtime="threads"),
+            connection=Connection(base_url=bot.client.base_url), **options,
+        )
 
     # -- wiring ---------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ local Bot API server, or at :class:`actorbot.testing.FakeBotApi` in tests, set t
 defaults once (or for a block with :func:`using`); a bot's own keyword arguments win::
 
     from actorbot.compat.telepot import api
-    api.configure(base_url=fake.base_url, rate_limits=RateLimits.unlimited())
+    api.configure(base_url=fake.base_url, sending=Sending(limits=RateLimits.unlimited()))
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ _defaults: dict[str, Any] = {"base_url": DEFAULT_BASE_URL}
 
 
 def configure(**options: Any) -> dict[str, Any]:
-    """Set defaults for bots created afterwards: ``base_url`` and any :class:`Engine`
-    option (``rate_limits``, ``poll_timeout``, ``journal``...). Returns the previous ones."""
+    """Set defaults for bots created afterwards: ``base_url``, ``poll_timeout`` (seconds
+    each long poll waits, whatever ``message_loop`` asks: tests want 1) and any
+    :class:`~actorbot.Engine` keyword but ``intake`` and ``handling`` (``sending``,
+    ``journal``, ``hooks``...). Returns the previous ones."""
     with _lock:
         previous = dict(_defaults)
         _defaults.update(options)

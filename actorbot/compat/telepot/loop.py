@@ -2,7 +2,7 @@
 
 ``MessageLoop`` polls with the engine's poller; the webhook classes hand what ``feed``
 gets to :meth:`actorbot.Engine.feed`. ``OrderedWebhook`` (and an ordered ``source=``
-queue) first restores ``update_id`` order with :class:`actorbot.Reorderer`, holding an
+queue) first restores ``update_id`` order with :class:`actorbot.intake.Reorderer`, holding an
 update up to ``maxhold`` seconds for a missing earlier one; unlike telepot, an update
 that comes later still is handled (out of order), not discarded.
 """

@@ -8,12 +8,13 @@ import pytest
 
 from actorbot import RateLimits
 from actorbot.compat.telepot import api
+from actorbot.sending import Sending
 from actorbot.testing import FakeBotApi
 
 
 @pytest.fixture
 def telegram(tg: FakeBotApi, no_thread_left: None) -> Iterator[FakeBotApi]:
     """The fake Bot API, as the default server of every telepot bot made in the test."""
-    with api.using(base_url=tg.base_url, rate_limits=RateLimits.unlimited(), poll_timeout=1,
-                   stats_interval=None):
+    with api.using(base_url=tg.base_url, sending=Sending(limits=RateLimits.unlimited()),
+                   poll_timeout=1, stats_interval=None):
         yield tg

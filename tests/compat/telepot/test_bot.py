@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from actorbot import Forbidden, RetryAfter
 from actorbot.api import BadRequest, ChatMigrated, ServerError, error_from_response
 from actorbot.compat import telepot
 from actorbot.compat.telepot import _calls
@@ -20,6 +19,7 @@ from actorbot.compat.telepot.exception import (
     translate,
 )
 from actorbot.compat.telepot.namedtuple import InlineKeyboardButton, InlineKeyboardMarkup
+from actorbot.errors import Forbidden, RetryAfter
 from actorbot.testing import FakeBotApi, Fault
 from tests.helpers import eventually
 

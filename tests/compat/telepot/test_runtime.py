@@ -12,6 +12,7 @@ import pytest
 
 from actorbot.compat import telepot
 from actorbot.compat.telepot.delegate import call, create_open, per_chat_id
+from actorbot.engine import Hooks
 from actorbot.testing import FakeBotApi
 from tests.helpers import eventually
 
@@ -198,13 +199,13 @@ def test_bot_subclass_handle_routes_by_flavor(telegram: FakeBotApi) -> None:
 
 SCRIPT = """
 import threading, time
-from actorbot import RateLimits
+from actorbot.sending import RateLimits, Sending
 from actorbot.compat import telepot
 from actorbot.testing import FakeBotApi
 
 fake = FakeBotApi().start()
 telepot.api.configure(base_url=fake.base_url, poll_timeout=1,
-                      rate_limits=RateLimits.unlimited(), stats_interval=None)
+                      sending=Sending(limits=RateLimits.unlimited()), stats_interval=None)
 bot = telepot.Bot(fake.token)
 bot.message_loop(lambda msg: bot.sendMessage(msg["chat"]["id"], "pong"))
 
@@ -246,7 +247,7 @@ def test_stop_joins_an_answerer_still_computing(telegram: FakeBotApi) -> None:
         if status == "stopped":
             release.set()
 
-    bot = telepot.Bot("123456:TEST-token", on_status=on_status)
+    bot = telepot.Bot("123456:TEST-token", hooks=Hooks(on_status=on_status))
     answerer = telepot.helper.Answerer(bot)  # made before the loop, as telepot's example
     bot.message_loop({"inline_query": lambda msg: answerer.answer(msg, compute)})
     try:

@@ -1,0 +1,78 @@
+"""The engine's own settings: how handlers run, and the hooks that report its status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Literal
+
+from actorbot.errors import ConfigError
+from actorbot.runtime import Runtime
+from actorbot.updates import UPDATE_TYPES
+
+RuntimeName = Literal["pool", "threads"]
+Status = Literal["stopped", "starting", "connected", "retrying", "stopping"]
+
+#: Pool threads for handlers when :class:`Handling` does not say.
+DEFAULT_WORKERS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Handling:
+    """How handler actors run (``Engine(handling=Handling(...))``).
+
+    ``runtime``: ``"pool"`` (the default: handlers multiplexed on ``workers`` threads),
+    ``"threads"`` (one thread each, for handlers that block) or a :class:`Runtime` of
+    yours; ``max_in_flight``: updates in flight before intake waits (backpressure);
+    ``sweep_limit``: idle handlers closed per clock tick at most; ``at_most_once``: update
+    types never replayed nor retried (e.g. ``inline_query``, stale after a restart).
+    """
+
+    runtime: RuntimeName | Runtime = "pool"
+    workers: int | None = None
+    max_in_flight: int = 1000
+    sweep_limit: int = 2000
+    at_most_once: Collection[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        runtime = self.runtime
+        if isinstance(runtime, str):
+            if runtime not in ("pool", "threads"):
+                raise ConfigError(f"Handling.runtime must be 'pool', 'threads' or a Runtime, "
+                                  f"not {runtime!r}")
+        elif not hasattr(runtime, "spawn"):
+            raise ConfigError(f"Handling.runtime must be 'pool', 'threads' or a Runtime, "
+                              f"not {runtime!r}")
+        if self.workers is not None and runtime != "pool":
+            raise ConfigError("Handling.workers sizes the 'pool' runtime; it means nothing "
+                              f"with runtime={runtime!r}")
+        if (self.workers is not None and self.workers < 1) or self.max_in_flight < 1:
+            raise ConfigError("Handling: workers and max_in_flight must be at least 1")
+        if self.sweep_limit < 1:
+            raise ConfigError("Handling.sweep_limit must be at least 1")
+        types = self.at_most_once
+        unknown = sorted(set(types) - set(UPDATE_TYPES))
+        if isinstance(types, str) or unknown:
+            raise ConfigError(f"at_most_once takes update types ({', '.join(UPDATE_TYPES[:3])}"
+                              f"...), not {unknown or types!r}")
+        object.__setattr__(self, "at_most_once", frozenset(types))
+
+    @property
+    def pool_workers(self) -> int:
+        return self.workers if self.workers is not None else DEFAULT_WORKERS
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """Callbacks for the application (``Engine(hooks=Hooks(...))``).
+
+    ``on_status`` gets each new :data:`Status`; ``on_connected`` runs when ``getUpdates``
+    works again (or the engine started without polling); ``on_error`` gets poll errors,
+    fatal ones included, and a failed command sync. They run on the thread that saw the
+    event: keep them short and never call ``stop()`` from them. An exception in one is
+    logged (``engine.hook_failed``), never raised into the engine.
+    """
+
+    on_status: Callable[[Status], None] | None = None
+    on_connected: Callable[[], None] | None = None
+    on_error: Callable[[BaseException], None] | None = None
