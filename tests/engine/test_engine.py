@@ -1,4 +1,4 @@
-"""The engine against the fake Bot API over HTTP: the stress tests of DESIGN §2.
+"""The engine against the fake Bot API over HTTP: the stress tests of docs/architecture.md §2.
 
 Each test asserts exact outcomes (every update, in order, exactly once) and that no engine
 thread is left behind after ``stop()``.
