@@ -1,7 +1,9 @@
 """What a Telegram update is and whose it is: type, content, chat, user.
 
 The successor of telepot's ``flavor``/``glance``/``flance``, extended to every Update
-type of Bot API 10.2. Where each type carries its chat and user id comes from the
+type of Bot API 10.1 (:data:`actorbot.api.API_VERSION`) and to what the next version adds
+(the ``subscription`` update, community service messages), so that a bot does not see
+them as unknown. Where each type carries its chat and user id comes from the
 packaged data file ``actorbot/_data/update_routing.json``, compiled once at import into
 tuples of keys, so the per-update cost on the router's hot path is a few dict lookups.
 
@@ -58,7 +60,7 @@ UNKNOWN: Final = "unknown"
 
 
 def _load_update_types() -> list[dict[str, Any]]:
-    # The packaged copy: ../shared does not exist on users' machines.
+    # Packaged with the library (tests/data/README.md says where it comes from).
     ref = resources.files("actorbot") / "_data" / "update_routing.json"
     data: dict[str, Any] = json.loads(ref.read_text(encoding="utf-8"))
     return list(data["update_types"])
@@ -146,10 +148,11 @@ CONTENT_TYPES: Final[tuple[str, ...]] = (
     "suggested_post_paid", "suggested_post_refunded", "video_chat_scheduled",
     "video_chat_started", "video_chat_ended", "video_chat_participants_invited",
     "web_app_data",
-    # Bot API 10.2
+    # The next version (aiogram's schema, tests/data/README.md)
     "community_chat_added", "community_chat_removed",
 )  # fmt: skip
-"""Message content types (telepot's ``all_content_types``, for Bot API 10.2), by priority."""
+"""Message content types (telepot's ``all_content_types``, up to the next Bot API version),
+by priority."""
 
 _CONTENT_RANK: Final = {name: rank for rank, name in enumerate(CONTENT_TYPES)}
 

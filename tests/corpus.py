@@ -1,8 +1,5 @@
-"""The shared Bot API reference data: the updates corpus and its expected answers.
-
-The data sits next to the repository (``../shared/botapi``); users' checkouts do not
-have it, so tests that need it are skipped there with a clear reason.
-"""
+"""The vendored Bot API reference data (``tests/data/botapi``, see tests/data/README.md):
+the spec, the error responses, the updates corpus and its expected answers."""
 
 from __future__ import annotations
 
@@ -15,11 +12,13 @@ from typing import Any, NamedTuple
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
-BOTAPI = SHARED / "botapi"
+BOTAPI = Path(__file__).resolve().parent / "data" / "botapi"
+#: The Bot API spec every generated table is made from (telegram-bot-api-spec's api.json).
+API_SPEC = BOTAPI / "api.min.json"
+#: aiogram's schema of the next Bot API version, cut to the types the tests compare.
+AIOGRAM_EXCERPT = BOTAPI / "aiogram-schema-excerpt.json"
+ERRORS = BOTAPI / "errors.json"
 CORPUS = BOTAPI / "updates"
-NO_SHARED = f"shared Bot API data not found at {BOTAPI} (only present in the dev workspace)"
-needs_shared = pytest.mark.skipif(not BOTAPI.is_dir(), reason=NO_SHARED)
 
 
 class Row(NamedTuple):
@@ -59,11 +58,7 @@ def read_table() -> list[Row]:
     ]
 
 
-ROWS = (
-    [pytest.param(row, id=row.file) for row in read_table()]
-    if CORPUS.is_dir()
-    else [pytest.param(None, marks=pytest.mark.skip(reason=NO_SHARED))]
-)
+ROWS = [pytest.param(row, id=row.file) for row in read_table()]
 
 
 @cache

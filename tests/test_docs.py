@@ -126,3 +126,20 @@ def test_the_readme_install_command_ends_by_running_the_demo() -> None:
     command = [line for line in block.splitlines() if line and not line.startswith("```")]
     assert len(command) == 1
     assert command[0].endswith("&& .venv/bin/actorbot demo")
+
+
+def test_citations_of_the_architecture_name_sections_it_has() -> None:
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    sections = set(re.findall(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", text, flags=re.MULTILINE))
+    assert {"1", "2", "2.6", "8"} <= sections
+    cited = re.compile(r"architecture\.md §(\d+(?:\.\d+)?)")
+    wrong = []
+    places = [ROOT / "README.md", ROOT / "CHANGELOG.md", *DOCS.glob("*.md"),
+              *(ROOT / "actorbot").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]
+    for path in places:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            wrong += [f"{path.relative_to(ROOT)}:{number}: §{m}" for m in cited.findall(line)
+                      if m not in sections]
+    assert not wrong, f"docs/architecture.md has no such section: {wrong}"
+    old = "DESIGN" + " §"  # the design note's citations, before this document
+    assert not [p.name for p in places if old in p.read_text(encoding="utf-8")]

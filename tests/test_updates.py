@@ -1,4 +1,4 @@
-"""actorbot.updates against the shared Bot API data: the update corpus and its expected
+"""actorbot.updates against the vendored Bot API data: the update corpus and its expected
 answers (SOURCES.md), the routing data, the spec; then edge cases and telepot shapes."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from actorbot.updates import (
     update_type,
     user_id,
 )
-from tests.corpus import BOTAPI, CORPUS, ROWS, Row, load, needs_shared, read_table
+from tests.corpus import AIOGRAM_EXCERPT, API_SPEC, CORPUS, ROWS, Row, load, read_table
 
 # ---------------------------------------------------------------- the corpus, per file
 
@@ -130,7 +130,6 @@ def test_corpus_content_type(row: Row) -> None:
         assert content_type(payload(update)) == expected
 
 
-@needs_shared
 def test_sources_table_lists_every_corpus_file() -> None:
     listed = [row.file for row in read_table()]
     assert sorted(listed) == sorted(p.name for p in CORPUS.glob("*.json"))
@@ -138,14 +137,6 @@ def test_sources_table_lists_every_corpus_file() -> None:
 
 
 # ---------------------------------------------------------------- the routing data
-
-
-@needs_shared
-def test_package_routing_data_equals_shared_copy() -> None:
-    packaged = resources.files("actorbot") / "_data" / "update_routing.json"
-    assert packaged.read_bytes() == (BOTAPI / "update_routing.json").read_bytes(), (
-        "actorbot/_data/update_routing.json differs from ../shared/botapi/update_routing.json"
-    )
 
 
 def test_update_types_come_from_the_packaged_data() -> None:
@@ -160,28 +151,27 @@ def test_update_types_come_from_the_packaged_data() -> None:
 
 @cache
 def _spec() -> Any:
-    return json.loads((BOTAPI / "api.json").read_text(encoding="utf-8"))
+    return json.loads(API_SPEC.read_text(encoding="utf-8"))
 
 
 @cache
 def _spec_10_2() -> dict[str, Any]:
-    schema = json.loads((BOTAPI / "aiogram-butcher-schema.json").read_text(encoding="utf-8"))
+    schema = json.loads(AIOGRAM_EXCERPT.read_text(encoding="utf-8"))
     return {item["name"]: item for s in schema["items"] for item in s["children"]}
 
 
-def _fields(version: str, type_name: str) -> list[tuple[str, str]]:
-    """(name, description) of a type's fields in Bot API 10.1 (api.json) or 10.2 (aiogram)."""
-    if version == "10.1":
+def _fields(source: str, type_name: str) -> list[tuple[str, str]]:
+    """(name, description) of a type's fields in the spec or in aiogram's newer schema."""
+    if source == "spec":
         return [(f["name"], f["description"]) for f in _spec()["types"][type_name]["fields"]]
     return [(a["name"], a["description"]) for a in _spec_10_2()[type_name]["annotations"]]
 
 
-@needs_shared
 def test_update_types_match_the_spec() -> None:
-    in_10_1 = [name for name, _ in _fields("10.1", "Update") if name != "update_id"]
-    in_10_2 = [name for name, _ in _fields("10.2", "Update") if name != "update_id"]
-    assert list(UPDATE_TYPES) == in_10_2
-    assert [t for t in UPDATE_TYPES if t in in_10_1] == in_10_1
+    in_spec = [name for name, _ in _fields("spec", "Update") if name != "update_id"]
+    in_next = [name for name, _ in _fields("aiogram", "Update") if name != "update_id"]
+    assert list(UPDATE_TYPES) == in_next
+    assert [t for t in UPDATE_TYPES if t in in_spec] == in_spec
 
 
 # Message fields that describe a message (who, where, when, how shown) rather than say
@@ -197,14 +187,13 @@ NOT_CONTENT = {
     "paid_star_count", "entities", "link_preview_options", "suggested_post_info",
     "effect_id", "caption", "caption_entities", "show_caption_above_media",
     "has_media_spoiler", "reply_markup",
-    "receiver_user", "ephemeral_message_id",  # Bot API 10.2
+    "receiver_user", "ephemeral_message_id",  # aiogram's schema (Bot API 10.2)
 }  # fmt: skip
 
 
-@needs_shared
-@pytest.mark.parametrize("version", ["10.1", "10.2"])
-def test_content_types_cover_every_content_field_of_the_spec(version: str) -> None:
-    fields = _fields(version, "Message")
+@pytest.mark.parametrize("source", ["spec", "aiogram"])
+def test_content_types_cover_every_content_field_of_the_spec(source: str) -> None:
+    fields = _fields(source, "Message")
     names = {name for name, _ in fields}
     content = names - NOT_CONTENT
     assert not content - set(CONTENT_TYPES), "Message fields missing from CONTENT_TYPES"
@@ -214,9 +203,8 @@ def test_content_types_cover_every_content_field_of_the_spec(version: str) -> No
     assert {name for name, text in fields if said.match(text)} <= set(CONTENT_TYPES)
 
 
-@needs_shared
 def test_content_types_are_message_fields_and_newer_fields_win() -> None:
-    fields = _fields("10.2", "Message")
+    fields = _fields("aiogram", "Message")
     assert len(CONTENT_TYPES) == len(set(CONTENT_TYPES))
     assert set(CONTENT_TYPES) <= {name for name, _ in fields}
     # "For backward compatibility, when this field is set, the X field will also be set."
@@ -278,7 +266,6 @@ def test_wrongly_typed_fields_give_none(
     assert glance(update).chat_id == expected_chat
 
 
-@needs_shared
 def test_chat_type_is_the_type_of_the_chat_chat_id_names() -> None:
     assert chat_type(_msg(chat={"id": -5, "type": "group"})) == "group"
     assert chat_type(_msg(chat={"id": "-5", "type": "group"})) is None  # no chat id
@@ -296,7 +283,6 @@ def test_update_type_takes_the_first_known_key() -> None:
 # ---------------------------------------------------------------- sender, thread, business
 
 
-@needs_shared
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
@@ -316,7 +302,6 @@ def test_sender_id_prefers_the_chat_acted_on_behalf_of(name: str, expected: int 
     assert sender_id(load(name)) == expected
 
 
-@needs_shared
 def test_thread_id() -> None:
     topic = load("message_forum_topic_reply.json")
     assert thread_id(topic) == thread_id(topic, topic_only=True) == 4
@@ -331,7 +316,6 @@ def test_thread_id() -> None:
     assert thread_id(load("poll_closed.json")) is None
 
 
-@needs_shared
 def test_business_connection_id() -> None:
     assert business_connection_id(load("business_message.json")) == "BCexampleConnId0001"
     assert business_connection_id(load("business_connection.json")) == "BCexampleConnId0001"
@@ -359,7 +343,6 @@ def test_content_type_edge_cases() -> None:
 # ---------------------------------------------------------------- flavors and telepot shapes
 
 
-@needs_shared
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
@@ -408,7 +391,6 @@ def test_flavor_of_objects_without_a_corpus_sample() -> None:
     assert flavor({"a": 1, "b": 2}) == UNKNOWN
 
 
-@needs_shared
 def test_telepot_glance_shapes() -> None:
     msg = load("message_supergroup_text.json")["message"]
     assert telepot_glance(msg) == ("text", "supergroup", -1009000000101)
@@ -430,7 +412,6 @@ def test_telepot_glance_shapes() -> None:
     assert telepot_glance(load("official_inline_query.json"))[0] == 134567890097
 
 
-@needs_shared
 def test_telepot_content_types_follow_telepot_order() -> None:
     assert telepot_glance(load("message_venue_with_location.json"))[0] == "location"
     assert telepot_glance(load("message_group_new_chat_members.json"))[0] == "new_chat_member"
@@ -441,7 +422,6 @@ def test_telepot_content_types_follow_telepot_order() -> None:
     assert set(TELEPOT_CONTENT_TYPES) - set(CONTENT_TYPES) == {"new_chat_member"}
 
 
-@needs_shared
 def test_telepot_glance_missing_values_and_flavors() -> None:
     game = {"id": "q", "from": {"id": 1}, "chat_instance": "c", "game_short_name": "g"}
     assert telepot_glance(game) == ("q", 1, None)  # telepot raised KeyError on "data"
@@ -454,7 +434,6 @@ def test_telepot_glance_missing_values_and_flavors() -> None:
     assert UNKNOWN in FLAVORS
 
 
-@needs_shared
 def test_flance() -> None:
     update = load("pre_checkout_query.json")
     assert flance(update) == ("pre_checkout_query", ("PCQexample0001", 7000000101, "order-123"))

@@ -11,13 +11,12 @@ import sys
 from collections.abc import Callable, Sequence
 
 from actorbot.api import DEFAULT_BASE_URL
-from actorbot.cli._demo import DemoSettings, run_demo
+from actorbot.cli._demo_settings import DemoSettings
 from actorbot.cli._exit import ExitCode
 from actorbot.cli._run import TOKEN_ENV, WEBHOOK_SECRET_ENV, run_command
 from actorbot.cli._target import AUTO, ROUTES, TargetError, idle_seconds
 from actorbot.handlers import Handler
 from actorbot.monitoring import LOG_FORMATS, configure_logging
-from actorbot.testing import DEFAULT_TOKEN
 
 __all__ = ["DemoSettings", "ExitCode", "build_parser", "main"]
 
@@ -141,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    # Only the demo loads the fake Telegram: `actorbot run` carries no test server.
+    from actorbot.cli._demo import run_demo  # noqa: PLC0415
+    from actorbot.testing import DEFAULT_TOKEN  # noqa: PLC0415
+
     configure_logging(args.log_format, args.log_level, secrets=[DEFAULT_TOKEN])
     settings = DemoSettings(
         chats=args.chats, messages=args.messages, rate=args.rate,

@@ -13,9 +13,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from actorbot.cli._demo_settings import DemoSettings
 from actorbot.cli._exit import ExitCode
 from actorbot.cli._run import start_metrics
-from actorbot.engine import Engine, Handling, RuntimeName
+from actorbot.engine import Engine, Handling
 from actorbot.handlers import ChatHandler
 from actorbot.intake import Polling
 from actorbot.routing import Route
@@ -23,7 +24,6 @@ from actorbot.seeds import per_chat_id
 from actorbot.sending import RateLimits, Sending
 from actorbot.testing import FakeBotApi
 
-FIRST_CHAT = 1001
 _TICK = 0.1  # how often the simulated users and the progress line wake up
 
 
@@ -36,32 +36,6 @@ class DemoBot(ChatHandler):
     def on_chat_message(self, msg: dict[str, Any]) -> None:
         self.count += 1
         self.sender.send_message(f"#{self.count} re: {msg.get('text', '')}")
-
-
-@dataclass(frozen=True)
-class DemoSettings:
-    chats: int = 20
-    messages: int = 5
-    """Messages each simulated user sends."""
-    rate: float = 40.0
-    """Messages per second from all users together."""
-    idle_timeout: float = 1.0
-    flood_control: bool = True
-    rate_limits: bool = True
-    latency: float = 0.0
-    runtime: RuntimeName = "pool"
-    workers: int = 4
-    timeout: float = 120.0
-    stats_interval: float | None = None
-    metrics_port: int | None = None
-    metrics_host: str = "127.0.0.1"
-
-    @property
-    def total(self) -> int:
-        return self.chats * self.messages
-
-    def chat_ids(self) -> range:
-        return range(FIRST_CHAT, FIRST_CHAT + self.chats)
 
 
 @dataclass

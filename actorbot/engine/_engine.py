@@ -1,6 +1,6 @@
 """The engine: wires poller, router, handlers, sender and clock, and stops them in order.
 
-Graceful stop (DESIGN §2.6): stop fetching -> let the router route what it has -> wait
+Graceful stop (docs/architecture.md §2.6): stop fetching -> let the router route what it has -> wait
 until every update in flight is handled -> close the handlers -> flush the sender ->
 confirm the offset -> stop the actors and join every thread. pykka's
 ``ActorRegistry.stop_all()`` (LIFO, no draining) is not used.

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import structlog
 from pykka import ActorDeadError, ActorRef
@@ -46,7 +46,6 @@ from actorbot.sending import CallResult, ChatSender, SenderHandle
 
 if TYPE_CHECKING:
     from actorbot.journal import Journal
-    from actorbot.routing import AccessList
     from actorbot.runtime import Clock, InFlight, Timer
 
 log = structlog.get_logger("actorbot.handler")
@@ -79,6 +78,13 @@ _ACTIVE, _DRAINING, _CLOSED = 0, 1, 2
 _LIFECYCLE, _OPENED, _CLOSE_ASKED = 3, 4, 8
 
 
+class AdminCheck(Protocol):
+    """What a handler asks of the access list (:class:`actorbot.routing.AccessList`),
+    which lives in the router's stage above this one."""
+
+    def is_admin_update(self, update: Any) -> bool: ...
+
+
 @dataclass(slots=True, frozen=True)
 class RouteServices:
     """What every handler of one route shares (one object per route, not per handler)."""
@@ -90,7 +96,7 @@ class RouteServices:
     clock: Clock
     tracker: InFlight
     journal: Journal | None = None
-    access: AccessList | None = None
+    access: AdminCheck | None = None
     bot_username: str | None = None
 
 

@@ -3,7 +3,7 @@
 Passivation, close requests and failures all hand over through the handler's own mailbox,
 so nothing is lost on the way: the router stops delivering to a handler *before* it asks
 it to close, and the handler returns every update that reached it after it stopped
-accepting work (DESIGN §2.3).
+accepting work (docs/architecture.md §2.3).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Delivery guarantees: the update journal (DESIGN §2.6).
+"""Delivery guarantees: the update journal (docs/architecture.md §2.6).
 
 ``SqliteJournal(path)`` makes delivery at-least-once across crashes; ``MemoryJournal``
 (the engine's default) dedupes, retries and parks poison updates within one process.

@@ -6,10 +6,10 @@ handlers), then spawns or reuses the handler for ``(route, seed)``. Per route, o
 delivering moves an entry to the end, and the idle sweep pops from the front, so both are
 O(1) per handler, whatever the number of handlers.
 
-Passivation is a handshake (DESIGN §2.3): the router stops delivering to a handler, sends
-it :class:`IdleCheck` (or :class:`Close`), buffers what arrives for that seed meanwhile,
-and spawns the successor only once the handler answered that it closed, replaying the
-handler's returned updates and then the buffer, in order.
+Passivation is a handshake (docs/architecture.md §2.3): the router stops delivering to a
+handler, sends it :class:`IdleCheck` (or :class:`Close`), buffers what arrives for that
+seed meanwhile, and spawns the successor only once the handler answered that it closed,
+replaying the handler's returned updates and then the buffer, in order.
 """
 
 from __future__ import annotations

@@ -24,14 +24,20 @@ Differences, all deliberate:
 A pooled actor must never block its worker (no ``Future.get()``, no blocking ``ask``, no
 synchronous I/O): a nested blocking ask can deadlock the pool. Results come back as messages.
 
-This module uses pykka's extension points (``_create_actor_inbox``, ``_start_actor_loop``,
-``_create_future``) and private loop helpers; :data:`PYKKA_TESTED` pins the minor version
-they were checked against, and a test fails loudly when pykka changes them.
+This module builds on pykka's private extension points (``_create_actor_inbox``,
+``_create_future``, ``_start_actor_loop``), on private loop helpers it calls or replaces
+(``_actor_loop``, ``_actor_loop_setup``, ``_handle_receive``, ``_handle_failure``,
+``_stop``), on the fields ``Actor.__init__`` sets (it sets them itself instead), and on
+``_envelope.Envelope`` and ``messages._ActorStop``. :data:`PYKKA_TESTED` is the minor
+version they were checked against (setup.cfg pins pykka to it), and
+``tests/runtime/test_pool.py`` fails loudly, saying what to re-check, when pykka changes
+any of them.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import queue
 import sys
 import threading
@@ -39,9 +45,8 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, Self
 
 import pykka
-from pykka import ActorDeadError, ActorRef
+from pykka import ActorDeadError, ActorRef, ThreadingFuture
 from pykka._envelope import Envelope
-from pykka._threading import ThreadingFuture
 from pykka.messages import _ActorStop
 
 if TYPE_CHECKING:
@@ -50,6 +55,8 @@ if TYPE_CHECKING:
     from pykka._actor import ActorInbox
 
 PYKKA_TESTED: Final = "4.5"
+
+_pykka_log: Final = logging.getLogger("pykka")  # pykka's own logger (pykka._actor.logger)
 
 _LOCKS: Final = tuple(threading.Lock() for _ in range(64))
 _urns = itertools.count(1)
@@ -363,7 +370,7 @@ class RuntimeActor(pykka.Actor):
         exception_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        pykka._actor.logger.error(  # same logger and message as pykka
+        _pykka_log.error(  # same logger and message as pykka
             "Unhandled exception in %s:",
             self,
             exc_info=(exception_type, exception_value, traceback),  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 """Telegram error answers, as the fake raises and renders them.
 
-Texts are the real server's (``shared/botapi/errors.json``), so client code tested against
-the fake matches on the same strings it will meet in production.
+Texts are the real server's (``tests/data/botapi/errors.json``), so client code tested
+against the fake matches on the same strings it will meet in production.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Pure functions over plain dicts: the state module decides *what* exists, these decide how
 it looks on the wire, so the shapes are in one place and easy to compare with
-``shared/botapi/updates``.
+the update samples in ``tests/data/botapi/updates``.
 """
 
 from __future__ import annotations

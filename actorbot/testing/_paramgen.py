@@ -4,7 +4,7 @@ Form and query values reach the server as strings; the real server parses each o
 type its method declares. The fake needs the same table, and deriving it from the spec
 (not guessing from the value) keeps e.g. a numeric ``text`` a string.
 
-Run: ``python -m actorbot.testing._paramgen ../shared/botapi/api.json``
+Run: ``python -m actorbot.testing._paramgen tests/data/botapi/api.min.json``
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from actorbot.api import (
 )
 from actorbot.api.codegen import snake_case
 from actorbot.testing import FakeBotApi, Fault
+from tests.corpus import API_SPEC, ERRORS
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 SECRET = TOKEN.partition(":")[2]
@@ -131,9 +132,9 @@ def _dummy(types: list[str]) -> Any:
 
 
 def test_every_method_enforces_required_params_then_reaches_the_server(
-    tg: FakeBotApi, bot: Client, botapi_dir: Path
+    tg: FakeBotApi, bot: Client
 ) -> None:
-    spec = json.loads((botapi_dir / "api.json").read_text(encoding="utf-8"))["methods"]
+    spec = json.loads(API_SPEC.read_text(encoding="utf-8"))["methods"]
     for name, method in spec.items():
         fn = getattr(bot, snake_case(name))
         required = [f for f in method.get("fields") or [] if f["required"]]
@@ -232,17 +233,13 @@ EXPECTED_TYPES: dict[str, type[TelegramError]] = {
 }
 
 
-def _errors(botapi_dir: Path) -> list[dict[str, Any]]:
-    errors: list[dict[str, Any]] = json.loads(
-        (botapi_dir / "errors.json").read_text(encoding="utf-8")
-    )["errors"]
+def _errors() -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = json.loads(ERRORS.read_text(encoding="utf-8"))["errors"]
     return errors
 
 
-def test_every_documented_error_response_maps_to_its_type(
-    tg: FakeBotApi, bot: Client, botapi_dir: Path
-) -> None:
-    errors = _errors(botapi_dir)
+def test_every_documented_error_response_maps_to_its_type(tg: FakeBotApi, bot: Client) -> None:
+    errors = _errors()
     assert len(errors) == 23
     for entry in errors:
         body = entry["body"]

@@ -10,24 +10,25 @@ from typing import Any
 import pytest
 
 from actorbot.api import METHODS, Client, codegen
+from tests.corpus import API_SPEC
 
 
 @pytest.fixture(scope="module")
-def spec(botapi_dir: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((botapi_dir / "api.json").read_text(encoding="utf-8"))
+def spec() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(API_SPEC.read_text(encoding="utf-8"))
     return loaded
 
 
-def test_committed_table_is_current(botapi_dir: Path) -> None:
-    assert codegen.main([str(botapi_dir / "api.json"), "--check"]) == 0
+def test_committed_table_is_current() -> None:
+    assert codegen.main([str(API_SPEC), "--check"]) == 0
 
 
-def test_check_reports_stale_table(botapi_dir: Path, tmp_path: Path) -> None:
+def test_check_reports_stale_table(tmp_path: Path) -> None:
     out = tmp_path / "_methods.py"
     out.write_text("# stale\n")
-    assert codegen.main([str(botapi_dir / "api.json"), "-o", str(out), "--check"]) == 1
-    assert codegen.main([str(botapi_dir / "api.json"), "-o", str(out)]) == 0
-    assert codegen.main([str(botapi_dir / "api.json"), "-o", str(out), "--check"]) == 0
+    assert codegen.main([str(API_SPEC), "-o", str(out), "--check"]) == 1
+    assert codegen.main([str(API_SPEC), "-o", str(out)]) == 0
+    assert codegen.main([str(API_SPEC), "-o", str(out), "--check"]) == 0
 
 
 def test_snake_case() -> None:

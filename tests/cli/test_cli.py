@@ -314,3 +314,49 @@ def test_a_target_that_exits_while_importing(
                     env={"TELEGRAM_BOT_TOKEN": tg.token})
     assert code == ExitCode.IMPORT_ERROR  # not 0, as if the bot had run and stopped
     assert "cannot import 'exits_on_import': SystemExit" in err
+
+
+# -- what `actorbot run` loads ---------------------------------------------------------------
+
+_LOADED_MARK = "loaded-fake-telegram:"
+_REPORT = f"import sys; print({_LOADED_MARK!r}, 'actorbot.testing' in sys.modules)"
+
+
+def loads_the_fake_telegram(code: str) -> bool:
+    """Run ``code`` in a fresh interpreter; whether ``actorbot.testing`` was imported."""
+    result = subprocess.run([sys.executable, "-c", f"{code}\n{_REPORT}"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    marks = [ln for ln in result.stdout.splitlines() if ln.startswith(_LOADED_MARK)]
+    assert len(marks) == 1, result.stdout
+    return {"True": True, "False": False}[marks[0].split()[-1]]
+
+
+def test_run_builds_its_engine_without_importing_the_fake_telegram() -> None:
+    assert not loads_the_fake_telegram(
+        "from actorbot.cli import build_parser\n"
+        "from actorbot.cli._run import _build\n"
+        "args = build_parser().parse_args(['run', 'actorbot:ChatHandler'])\n"
+        "engine, _ = _build(args, {'TELEGRAM_BOT_TOKEN': '123:abc'})\n"
+        "engine.client.close()"
+    )
+
+
+def test_run_help_does_not_import_the_fake_telegram() -> None:
+    # What `python -m actorbot run --help` does, with sys.modules readable afterwards.
+    assert not loads_the_fake_telegram(
+        "import runpy, sys\n"
+        "sys.argv = ['actorbot', 'run', '--help']\n"
+        "try:\n"
+        "    runpy.run_module('actorbot', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code"
+    )
+
+
+def test_the_demo_does_import_it() -> None:  # so the two tests above can fail
+    assert loads_the_fake_telegram(
+        "from actorbot.cli import main\n"
+        "assert main(['demo', '--chats', '1', '--messages', '1', '--idle-timeout', '0.1',"
+        " '--log-level', 'error']) == 0"
+    )

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import configparser
+import inspect
+import logging
+import queue
 import threading
 from collections.abc import Iterator
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import pykka
@@ -12,6 +18,8 @@ import pytest
 
 from actorbot.runtime import _pool as _runtime
 from actorbot.runtime._pool import ActorPool, Runtime, RuntimeActor, ThreadPerActor, unbind
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Recorder(RuntimeActor):
@@ -54,21 +62,150 @@ def runtime(request: pytest.FixtureRequest) -> Iterator[Runtime]:
     assert rt.shutdown(5)
 
 
-def test_pykka_extension_points_are_the_ones_we_built_on() -> None:
-    """Fails loudly when pykka changes the private points the runtimes rely on."""
-    installed = version("pykka")
-    assert ".".join(installed.split(".")[:2]) == _runtime.PYKKA_TESTED, (
-        f"pykka {installed}: re-check actorbot/runtime/_pool.py against it and "
-        "update PYKKA_TESTED"
-    )
-    for name in ("_create_actor_inbox", "_create_future", "_start_actor_loop",
-                 "_actor_loop_setup", "_handle_receive", "_handle_failure", "_stop",
-                 "_actor_loop"):
-        assert callable(getattr(pykka.Actor, name)), name
-    assert pykka.ThreadingActor._create_actor_inbox().__class__.__name__ == "Queue"
-    from pykka._envelope import Envelope
+# -- the pykka version and private API these runtimes are built on ---------------------------
 
-    assert Envelope.__slots__ == ["message", "reply_to"]
+RECHECK = (
+    "re-check actorbot/runtime/_pool.py and actorbot/sending/_future.py against this "
+    "pykka's sources (docs/architecture.md §3), then update PYKKA_TESTED and the pykka pin "
+    "in setup.cfg"
+)
+
+#: pykka's private names actorbot code spells out (imports and ``pykka.x._y`` chains).
+PRIVATE_NAMES_USED = {
+    "pykka._envelope.Envelope",
+    "pykka._actor.ActorInbox",
+    "pykka.messages._ActorStop",
+    "pykka.ThreadingActor._create_actor_inbox",
+    "pykka._threading.ThreadingFutureResult",
+}
+
+#: pykka.Actor methods RuntimeActor overrides or calls: (name, static?, parameters).
+ACTOR_METHODS = [
+    ("_create_actor_inbox", True, []),
+    ("_create_future", True, []),
+    ("_start_actor_loop", False, ["self"]),
+    ("_actor_loop", False, ["self"]),
+    ("_actor_loop_setup", False, ["self"]),
+    ("_handle_receive", False, ["self", "message"]),
+    ("_handle_failure", False, ["self", "exception_type", "exception_value", "traceback"]),
+    ("_stop", False, ["self"]),
+    ("on_start", False, ["self"]),
+    ("on_stop", False, ["self"]),
+    ("on_failure", False, ["self", "exception_type", "exception_value", "traceback"]),
+]
+
+
+def _params(func: Any) -> list[str]:
+    return list(inspect.signature(func).parameters)
+
+
+def _private_pykka_names() -> set[str]:
+    """Every private pykka name written in actorbot's code (the longest chain only)."""
+    found: set[str] = set()
+    for path in ROOT.joinpath("actorbot").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pykka"):
+                found |= {f"{node.module}.{alias.name}" for alias in node.names}
+            elif isinstance(node, ast.Attribute):
+                parts, value = [node.attr], node.value
+                while isinstance(value, ast.Attribute):
+                    parts.append(value.attr)
+                    value = value.value
+                if isinstance(value, ast.Name) and value.id == "pykka":
+                    found.add(".".join(["pykka", *reversed(parts)]))
+    private = {n for n in found if any(part.startswith("_") for part in n.split("."))}
+    return {n for n in private if not any(o.startswith(n + ".") for o in private)}
+
+
+def test_installed_pykka_is_the_pinned_minor_version() -> None:
+    installed = version("pykka")
+    minor = ".".join(installed.split(".")[:2])
+    assert minor == _runtime.PYKKA_TESTED, (
+        f"pykka {installed} is installed, but actorbot's runtimes were checked against "
+        f"pykka {_runtime.PYKKA_TESTED}: {RECHECK}"
+    )
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg", encoding="utf-8")
+    requires = config["options"]["install_requires"].split()
+    major, low = (int(n) for n in _runtime.PYKKA_TESTED.split("."))
+    assert f"pykka>={major}.{low},<{major}.{low + 1}" in requires, (
+        f"setup.cfg must pin pykka to the tested minor version {_runtime.PYKKA_TESTED} "
+        f"(the runtimes use its private API): {requires}"
+    )
+
+
+def test_the_private_pykka_names_used_are_the_ones_checked_here() -> None:
+    used = _private_pykka_names()
+    assert used == PRIVATE_NAMES_USED, (
+        f"actorbot now uses private pykka names {sorted(used - PRIVATE_NAMES_USED)} and no "
+        f"longer {sorted(PRIVATE_NAMES_USED - used)}: check each one below, then update "
+        f"PRIVATE_NAMES_USED"
+    )
+
+
+def test_pykka_actor_extension_points_keep_their_shape() -> None:
+    for name, static, params in ACTOR_METHODS:
+        attr = inspect.getattr_static(pykka.Actor, name, None)
+        assert attr is not None, f"pykka.Actor.{name} is gone: {RECHECK}"
+        assert isinstance(attr, staticmethod) == static, (
+            f"pykka.Actor.{name} is {'no longer' if static else 'now'} a staticmethod: "
+            f"{RECHECK}"
+        )
+        assert _params(getattr(pykka.Actor, name)) == params, (
+            f"pykka.Actor.{name}{inspect.signature(getattr(pykka.Actor, name))} changed "
+            f"(expected parameters {params}): {RECHECK}"
+        )
+    assert _params(pykka.Actor.start) == ["args", "kwargs"], f"Actor.start changed: {RECHECK}"
+    assert _params(pykka.ActorRef.__init__) == ["self", "actor"], (
+        f"ActorRef(actor) changed: {RECHECK}"
+    )
+
+
+def test_pykka_actor_init_sets_only_the_fields_runtime_actor_sets() -> None:
+    # RuntimeActor.__init__ does not call pykka's: it sets the same fields itself.
+    class Plain(pykka.ThreadingActor):
+        pass
+
+    fields = set(vars(Plain()))
+    assert fields == {"actor_urn", "actor_inbox", "actor_stopped", "_actor_ref"}, (
+        f"pykka.Actor.__init__ now sets {sorted(fields)}: RuntimeActor.__init__ must set the "
+        f"same; {RECHECK}"
+    )
+    assert set(RuntimeActor.__slots__) == {*fields, "_needs_setup"}
+
+
+def test_pykka_messages_envelopes_and_inboxes_keep_their_shape() -> None:
+    from pykka._actor import ActorInbox
+    from pykka._envelope import Envelope
+    from pykka.messages import _ActorStop
+
+    assert Envelope.__slots__ == ["message", "reply_to"], f"Envelope changed: {RECHECK}"
+    assert _params(Envelope.__init__) == ["self", "message", "reply_to"], RECHECK
+    assert isinstance(_ActorStop(), tuple), f"messages._ActorStop changed: {RECHECK}"
+    inbox_methods = {n for n in vars(ActorInbox) if not n.startswith("_")}
+    assert inbox_methods == {"put", "get", "empty"}, f"ActorInbox is now {inbox_methods}"
+    assert type(pykka.ThreadingActor._create_actor_inbox()) is queue.Queue, RECHECK
+    assert logging.getLogger("pykka") is pykka._actor.logger, (
+        f"pykka no longer logs actor failures on the 'pykka' logger: {RECHECK}"
+    )
+
+
+def test_pykka_threading_future_is_what_call_future_replaces() -> None:
+    from pykka._threading import ThreadingFutureResult
+
+    from actorbot.sending import CallFuture
+
+    assert ThreadingFutureResult._fields == ("value", "exc_info"), RECHECK
+    assert set(vars(pykka.ThreadingFuture())) == {
+        "_get_hook", "_get_hook_result", "_condition", "_result",
+    }, f"ThreadingFuture's fields changed: {RECHECK}"  # fmt: skip
+    # CallFuture has no _condition: every ThreadingFuture method that uses it is replaced.
+    methods = {n for n, v in vars(pykka.ThreadingFuture).items() if callable(v)}
+    assert methods <= set(vars(CallFuture)), (
+        f"ThreadingFuture has methods CallFuture does not replace: "
+        f"{sorted(methods - set(vars(CallFuture)))}; {RECHECK}"
+    )
+    assert _params(pykka.ThreadingFuture.set_exception) == ["self", "exc_info"], RECHECK
 
 
 def test_tell_ask_proxy_and_stop(runtime: Runtime) -> None:

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import requests
-
-#: ``shared/botapi`` reference data, beside the repository (as in CI).
-SHARED_BOTAPI = Path(__file__).resolve().parents[3] / "shared" / "botapi"
 
 Api = Callable[..., requests.Response]
 

@@ -8,7 +8,7 @@ import pytest
 
 from actorbot.testing import FakeApiError
 from actorbot.testing import _errors as errs
-from tests.testing.fake_helpers import SHARED_BOTAPI
+from tests.corpus import ERRORS
 
 
 def test_body_has_parameters_only_when_set() -> None:
@@ -40,12 +40,9 @@ def test_missing_param_texts() -> None:
 
 
 def test_constants_match_errors_json() -> None:
-    path = SHARED_BOTAPI / "errors.json"
-    if not path.exists():
-        pytest.skip("shared/botapi/errors.json not beside the repository")
     documented = {
         e["body"]["description"] if isinstance(e["body"], dict) else e["body"]
-        for e in json.loads(path.read_text(encoding="utf-8"))["errors"]
+        for e in json.loads(ERRORS.read_text(encoding="utf-8"))["errors"]
     }
     ours = [
         errs.UNAUTHORIZED,
