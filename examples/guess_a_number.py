@@ -56,6 +56,12 @@ def build(token: str, base_url: str = DEFAULT_BASE_URL, idle_timeout: float = ID
     return Engine(token, [route], connection=Connection(base_url=base_url), **options)
 
 
+def wait_for_reply(telegram: FakeBotApi, chat: int, count: int) -> str:
+    """The bot's last message to ``chat`` once it has sent ``count`` there."""
+    telegram.wait_for(lambda: len(telegram.sent_texts(chat)) >= count, 10)
+    return telegram.sent_texts(chat)[-1]
+
+
 def demo() -> None:
     """Chat 1 bisects to the answer; chat 2 guesses once and walks away."""
     with FakeBotApi() as telegram:
@@ -69,9 +75,8 @@ def demo() -> None:
                 guess = (low + high) // 2
                 before = len(telegram.sent_texts(1))
                 telegram.inject_message(1, str(guess))
-                telegram.wait_for(lambda b=before: len(telegram.sent_texts(1)) > b + (b == 0),
-                                  10)
-                reply = telegram.sent_texts(1)[-1]
+                # One reply per guess; the first guess also opens the game (a greeting).
+                reply = wait_for_reply(telegram, 1, before + (2 if before == 0 else 1))
                 if reply == "larger":
                     low = guess + 1
                 elif reply == "smaller":

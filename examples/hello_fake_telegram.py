@@ -19,10 +19,12 @@ def echo_once(bot: Client, offset: int | None) -> int | None:
     for update in bot.get_updates(offset=offset, timeout=1):
         offset = update["update_id"] + 1
         seen = glance(update)
+        if seen.chat_id is None:  # nobody to answer: an inline query, a poll's update...
+            continue
         if seen.content_type == "text":
             text = update["message"]["text"]
             bot.send_message(seen.chat_id, f"You said: {text}")
-        elif seen.chat_id is not None:
+        else:
             bot.send_message(seen.chat_id, f"I only read text, not {seen.content_type}.")
     return offset
 

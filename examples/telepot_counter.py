@@ -8,6 +8,9 @@ The class and the bot below are telepot 12's documented counter (``DelegatorBot`
     python examples/telepot_counter.py                          # a demo on the fake Telegram
 """
 
+# mypy: allow-untyped-defs, allow-untyped-calls
+# (telepot's code below is untyped, and stays as telepot's documentation wrote it)
+
 from __future__ import annotations
 
 import logging

@@ -1502,7 +1502,7 @@ class BotMethods:
         disable_notification: bool | None = None,
         protect_content: bool | None = None,
         remove_caption: bool | None = None,
-    ) -> list[Any]:
+    ) -> list[dict[str, Any]]:
         """Use this method to copy messages of any kind.
         `copyMessages`: https://core.telegram.org/bots/api#copymessages
         """
@@ -1974,7 +1974,7 @@ class BotMethods:
         direct_messages_topic_id: int | None = None,
         disable_notification: bool | None = None,
         protect_content: bool | None = None,
-    ) -> list[Any]:
+    ) -> list[dict[str, Any]]:
         """Use this method to forward multiple messages of any kind.
         `forwardMessages`: https://core.telegram.org/bots/api#forwardmessages
         """
@@ -2041,7 +2041,7 @@ class BotMethods:
         chat_id: int | str,
         *,
         return_bots: bool | None = None,
-    ) -> list[Any]:
+    ) -> list[dict[str, Any]]:
         """Use this method to get a list of administrators in a chat.
         `getChatAdministrators`: https://core.telegram.org/bots/api#getchatadministrators
         """
@@ -2100,7 +2100,7 @@ class BotMethods:
     def get_custom_emoji_stickers(
         self,
         custom_emoji_ids: Sequence[Any],
-    ) -> list[Any]:
+    ) -> list[dict[str, Any]]:
         """Use this method to get information about custom emoji stickers by their identifiers.
         `getCustomEmojiStickers`: https://core.telegram.org/bots/api#getcustomemojistickers
         """
@@ -2118,7 +2118,7 @@ class BotMethods:
 
     def get_forum_topic_icon_stickers(
         self,
-    ) -> list[Any]:
+    ) -> list[dict[str, Any]]:
         """Use this method to get custom emoji stickers, which can be used as a forum topic
         icon by any user.
         `getForumTopicIconStickers`: https://core.telegram.org/bots/api#getforumtopiciconstickers
@@ -2132,7 +2132,7 @@ class BotMethods:
         chat_id: int | None = None,
         message_id: int | None = None,
         inline_message_id: str | None = None,
-    ) -> list[Any]:
+    ) -> list[dict[str, Any]]:
         """Use this method to get data for high score tables.
         `getGameHighScores`: https://core.telegram.org/bots/api#getgamehighscores
         """
@@ -2169,7 +2169,7 @@ class BotMethods:
         *,
         scope: Mapping[str, Any] | None = None,
         language_code: str | None = None,
-    ) -> list[Any]:
+    ) -> list[dict[str, Any]]:
         """Use this method to get the current list of the bot's commands for the given scope
         and user language.
         `getMyCommands`: https://core.telegram.org/bots/api#getmycommands
@@ -2252,7 +2252,7 @@ class BotMethods:
         limit: int | None = None,
         timeout: int | None = None,
         allowed_updates: Sequence[Any] | None = None,
-    ) -> list[Any]:
+    ) -> list[dict[str, Any]]:
         """Use this method to receive incoming updates using long polling (wiki).
         `getUpdates`: https://core.telegram.org/bots/api#getupdates
         """
@@ -2290,7 +2290,7 @@ class BotMethods:
         self,
         user_id: int,
         limit: int,
-    ) -> list[Any]:
+    ) -> list[dict[str, Any]]:
         """Use this method to get the last messages from the personal chat (i.e., the chat
         currently added to their profile) of a given user.
         `getUserPersonalChatMessages`: https://core.telegram.org/bots/api#getuserpersonalchatmessages
@@ -2908,7 +2908,7 @@ class BotMethods:
         allow_paid_broadcast: bool | None = None,
         message_effect_id: str | None = None,
         reply_parameters: Mapping[str, Any] | None = None,
-    ) -> list[Any]:
+    ) -> list[dict[str, Any]]:
         """Use this method to send a group of photos, live photos, videos, documents or audios
         as an album.
         `sendMediaGroup`: https://core.telegram.org/bots/api#sendmediagroup

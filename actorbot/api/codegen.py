@@ -1,9 +1,14 @@
-"""Regenerate ``actorbot/api/_methods.py`` from a Bot API spec (``api.json``).
+"""Regenerate the typed Bot API methods from a Bot API spec (``api.json``).
+
+One spec, two outputs with the same names, parameters, types and docstrings:
+``actorbot/api/_methods.py`` (the method table and ``Client``'s methods) and
+``actorbot/sending/_chat_methods.py`` (``self.sender``'s methods: queued, returning a
+typed future, ``chat_id`` defaulting to the handler's chat).
 
 Usage::
 
-    python -m actorbot.api.codegen path/to/api.json          # rewrite the table
-    python -m actorbot.api.codegen path/to/api.json --check  # exit 1 if out of date
+    python -m actorbot.api.codegen path/to/api.json          # rewrite both files
+    python -m actorbot.api.codegen path/to/api.json --check  # exit 1 if either is out of date
 
 The spec layout is the one of PaulSonOfLars/telegram-bot-api-spec:
 ``methods{name: {name, href, description[], returns[], fields[{name, types[], required}]}}``.
@@ -20,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 OUTPUT = Path(__file__).with_name("_methods.py")
+CHAT_OUTPUT = Path(__file__).parents[1] / "sending" / "_chat_methods.py"
 
 _SCALARS = {"Integer": "int", "String": "str", "Boolean": "bool", "Float": "float"}
 
@@ -49,10 +55,16 @@ def _param_type(types: Sequence[str]) -> str:
     return " | ".join(out)
 
 
+def _result_type(t: str) -> str:
+    if t.startswith("Array of "):
+        return f"list[{_result_type(t.removeprefix('Array of '))}]"
+    return _SCALARS.get(t, "dict[str, Any]")
+
+
 def _return_type(returns: Sequence[str]) -> str:
     out: list[str] = []
     for t in returns:
-        py = "list[Any]" if t.startswith("Array of ") else _SCALARS.get(t, "dict[str, Any]")
+        py = _result_type(t)
         if py not in out:
             out.append(py)
     return " | ".join(out) or "Any"
@@ -66,27 +78,56 @@ def _docstring(method: Mapping[str, Any]) -> str:
     return "\n        ".join(lines)
 
 
+def _def_source(name: str, sig: Sequence[str], ret: str, doc: str, body: str) -> str:
+    return (
+        f"    def {snake_case(name)}(\n        "
+        + ",\n        ".join(["self", *sig])
+        + f",\n    ) -> {ret}:\n"
+        + f'        """{doc}\n        """\n'
+        + f"        {body}\n"
+    )
+
+
+def _param(field: Mapping[str, Any]) -> str:
+    return f"{field['name']}: {_param_type(field['types'])}"
+
+
 def _method_source(method: Mapping[str, Any]) -> str:
     fields = method.get("fields") or []
     required = [f for f in fields if f.get("required")]
     optional = [f for f in fields if not f.get("required")]
-    sig = ["self"]
-    sig += [f"{f['name']}: {_param_type(f['types'])}" for f in required]
+    sig = [_param(f) for f in required]
     if optional:
         sig.append("*")
-        sig += [f"{f['name']}: {_param_type(f['types'])} | None = None" for f in optional]
+        sig += [f"{_param(f)} | None = None" for f in optional]
     args = ", ".join(f"{f['name']}={f['name']}" for f in required + optional)
     ret = _return_type(method.get("returns") or [])
     call = f"self.call({method['name']!r}, {args})" if args else f"self.call({method['name']!r})"
     ignore = "  # type: ignore[no-any-return]" if ret != "Any" else ""
-    body = f"return {call}{ignore}"
-    return (
-        f"    def {snake_case(method['name'])}(\n        "
-        + ",\n        ".join(sig)
-        + f",\n    ) -> {ret}:\n"
-        + f'        """{_docstring(method)}\n        """\n'
-        + f"        {body}\n"
-    )
+    return _def_source(method["name"], sig, ret, _docstring(method), f"return {call}{ignore}")
+
+
+def _chat_method_source(method: Mapping[str, Any]) -> str:
+    """``chat_id`` becomes the first keyword-only parameter, None meaning the bound chat,
+    so that the required parameters after it stay positional: ``send_message("hi")``."""
+    every = method.get("fields") or []
+    takes_chat = any(f["name"] == "chat_id" for f in every)
+    fields = [f for f in every if f["name"] != "chat_id"]
+    required = [f for f in fields if f.get("required")]
+    optional = [f for f in fields if not f.get("required")]
+    sig = [_param(f) for f in required]
+    if takes_chat or optional:
+        sig.append("*")
+    if takes_chat:
+        sig.append("chat_id: int | str | None = None")
+    sig += [f"{_param(f)} | None = None" for f in optional]
+    params = "{" + ", ".join(f"{f['name']!r}: {f['name']}" for f in required + optional) + "}"
+    if takes_chat:
+        body = f"return self._submit_chat({method['name']!r}, chat_id, {params})"
+    else:
+        body = f"return self._submit({method['name']!r}, {params})"
+    ret = f"CallFuture[{_return_type(method.get('returns') or [])}]"
+    return _def_source(method["name"], sig, ret, _docstring(method), body)
 
 
 def _spec_source(method: Mapping[str, Any]) -> str:
@@ -106,15 +147,24 @@ def _spec_source(method: Mapping[str, Any]) -> str:
     )
 
 
+_HEADER = (
+    '"""Generated by ``python -m actorbot.api.codegen`` from the Bot API spec. '
+    'Do not edit."""\n\n'
+    "from __future__ import annotations\n\n"
+    "from collections.abc import Mapping, Sequence\n"
+)
+
+
+def _sorted_methods(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [spec["methods"][k] for k in sorted(spec["methods"])]
+
+
 def generate(spec: Mapping[str, Any]) -> str:
     """Return the source of ``_methods.py`` for ``spec``."""
-    methods = [spec["methods"][k] for k in sorted(spec["methods"])]
+    methods = _sorted_methods(spec)
     version = f"{spec.get('version', '?')} ({spec.get('release_date', '?')})"
     parts = [
-        '"""Generated by ``python -m actorbot.api.codegen`` from the Bot API spec. '
-        'Do not edit."""\n\n'
-        "from __future__ import annotations\n\n"
-        "from collections.abc import Mapping, Sequence\n"
+        _HEADER,
         "from typing import Any, Final\n\n"
         "from actorbot.api._files import InputFileLike\n"
         "from actorbot.api._spec import MethodSpec\n\n"
@@ -132,21 +182,46 @@ def generate(spec: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
+def generate_chat_methods(spec: Mapping[str, Any]) -> str:
+    """Return the source of ``sending/_chat_methods.py`` for ``spec``."""
+    parts = [
+        _HEADER,
+        "from typing import Any\n\n"
+        "from actorbot.api import InputFileLike\n"
+        "from actorbot.sending._future import CallFuture\n\n\n"
+        "class ChatMethods:\n"
+        '    """One snake_case method per Bot API method, queued on the sender; ``chat_id``\n'
+        '    (keyword-only) defaults to the bound chat."""\n\n'
+        "    __slots__ = ()\n\n"
+        "    def _submit(self, method: str, params: dict[str, Any], /) -> CallFuture[Any]:\n"
+        "        raise NotImplementedError\n\n"
+        "    def _submit_chat(\n"
+        "        self, method: str, chat_id: int | str | None, params: dict[str, Any], /\n"
+        "    ) -> CallFuture[Any]:\n"
+        "        raise NotImplementedError\n",
+    ]
+    parts += ["\n" + _chat_method_source(m) for m in _sorted_methods(spec)]
+    return "".join(parts)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m actorbot.api.codegen", description=__doc__)
     parser.add_argument("spec", type=Path, help="path to api.json")
     parser.add_argument("-o", "--output", type=Path, default=OUTPUT)
+    parser.add_argument("--chat-output", type=Path, default=CHAT_OUTPUT)
     parser.add_argument("--check", action="store_true", help="only report whether it is current")
     ns = parser.parse_args(argv)
-    source = generate(json.loads(ns.spec.read_text(encoding="utf-8")))
+    spec = json.loads(ns.spec.read_text(encoding="utf-8"))
+    outputs = {ns.output: generate(spec), ns.chat_output: generate_chat_methods(spec)}
     if ns.check:
-        current = ns.output.read_text(encoding="utf-8") if ns.output.exists() else ""
-        if current != source:
-            print(f"{ns.output} is out of date; run without --check to regenerate")
-            return 1
-        return 0
-    ns.output.write_text(source, encoding="utf-8")
-    print(f"wrote {ns.output} ({len(spec_names(source))} methods)")
+        stale = [p for p, source in outputs.items()
+                 if not p.exists() or p.read_text(encoding="utf-8") != source]
+        for path in stale:
+            print(f"{path} is out of date; run without --check to regenerate")
+        return 1 if stale else 0
+    for path, source in outputs.items():
+        path.write_text(source, encoding="utf-8")
+    print(f"wrote {ns.output} and {ns.chat_output} ({len(spec_names(outputs[ns.output]))} methods)")
     return 0
 
 

@@ -1,31 +1,30 @@
-"""``self.sender`` of a handler: every Bot API method, as calls queued on the sender."""
+"""``self.sender`` of a handler: every Bot API method, typed, as calls queued on the sender."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Final
 
-import pykka
 from pykka import ActorRef
 
-from actorbot.api import METHODS, MethodSpec, method_spec
-from actorbot.api.codegen import snake_case
+from actorbot.api import method_spec
+from actorbot.sending._chat_methods import ChatMethods
+from actorbot.sending._future import CallFuture
 from actorbot.sending._sender import CallOptions, SenderHandle
 
-_BY_SNAKE: Final[dict[str, MethodSpec]] = {snake_case(n): s for n, s in METHODS.items()}
 _NO_TAG: Final = object()
 
 
-class ChatSender:
-    """Every Bot API method, returning a pykka future resolved by the sender.
+class ChatSender(ChatMethods):
+    """Every Bot API method (generated, typed), returning a future resolved by the sender.
 
-    ``chat_id`` is filled in for methods that take one, so required parameters after it
-    can be positional: ``self.sender.send_message("hi")``. ``notify(tag)`` returns a facade
-    whose calls also deliver a ``CallResult`` to the handler's ``on_result``;
-    ``options(coalesce=True)`` / ``options(retry_unsafe=True)`` set per-call choices.
+    ``chat_id`` is keyword-only and defaults to the bound chat, so required parameters after
+    it are positional: ``self.sender.send_message("hi")``. ``call(method, **params)`` reaches
+    methods newer than the generated ones. ``notify(tag)`` returns a facade whose calls also
+    deliver a ``CallResult`` to the handler's ``on_result``; ``options(coalesce=True)`` /
+    ``options(retry_unsafe=True)`` set per-call choices.
     """
 
-    __slots__ = ("_chat_id", "_handle", "_options", "_owner", "_tag")
+    __slots__ = ("_chat_id", "_handle", "_notify", "_options", "_owner", "_tag")
 
     def __init__(
         self,
@@ -39,6 +38,8 @@ class ChatSender:
         self._chat_id = chat_id
         self._owner = owner
         self._tag = tag
+        # What submit() takes, worked out once instead of per call.
+        self._notify = owner if tag is not _NO_TAG else None
         self._options = options or CallOptions()
 
     @property
@@ -56,32 +57,30 @@ class ChatSender:
         return ChatSender(self._handle, self._chat_id, self._owner, self._tag,
                           CallOptions(coalesce=coalesce, retry_unsafe=retry_unsafe))
 
-    def call(self, method: str, /, **params: Any) -> pykka.Future[Any]:
-        """Call any Bot API method; ``chat_id`` defaults to the bound chat."""
+    def call(self, method: str, /, **params: Any) -> CallFuture[Any]:
+        """Call any Bot API method by its name; ``chat_id`` defaults to the bound chat."""
         if self._chat_id is not None and "chat_id" not in params:
             spec = method_spec(method)
             if spec is None or "chat_id" in spec.params:
                 params["chat_id"] = self._chat_id
-        tagged = self._tag is not _NO_TAG
-        return self._handle.submit(method, params, notify=self._owner if tagged else None,
-                                   tag=self._tag if tagged else None, options=self._options)
+        return self._submit(method, params)
 
-    def __getattr__(self, name: str) -> Callable[..., pykka.Future[Any]]:
-        spec = _BY_SNAKE.get(name)
-        if spec is None:
-            raise AttributeError(f"no Bot API method {name!r}")
-        positional = tuple(p for p in spec.required
-                           if not (p == "chat_id" and self._chat_id is not None))
+    def _submit(self, method: str, params: dict[str, Any], /) -> CallFuture[Any]:
+        tag = None if self._notify is None else self._tag
+        return self._handle.submit(method, params, notify=self._notify, tag=tag,
+                                   options=self._options)
 
-        def method(*args: Any, **kwargs: Any) -> pykka.Future[Any]:
-            if len(args) > len(positional):
-                raise TypeError(f"{name}() takes {len(positional)} positional arguments "
-                                f"({', '.join(positional)}), got {len(args)}")
-            for param, value in zip(positional, args, strict=False):
-                if param in kwargs:
-                    raise TypeError(f"{name}() got multiple values for {param!r}")
-                kwargs[param] = value
-            return self.call(spec.name, **kwargs)
+    def _submit_chat(
+        self, method: str, chat_id: int | str | None, params: dict[str, Any], /
+    ) -> CallFuture[Any]:
+        if chat_id is None:
+            chat_id = self._chat_id
+            if chat_id is None and _needs_chat(method):
+                raise TypeError(f"{method}() needs chat_id=...: this sender is bound to no chat")
+        params["chat_id"] = chat_id
+        return self._submit(method, params)
 
-        method.__name__ = name
-        return method
+
+def _needs_chat(method: str) -> bool:
+    spec = method_spec(method)
+    return spec is not None and "chat_id" in spec.required

@@ -13,23 +13,29 @@ import queue
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from pykka import Future, ThreadingFuture, Timeout
 from pykka._threading import ThreadingFutureResult
 
 _LOCK = threading.Lock()
 
+T = TypeVar("T")
 
-class CallFuture(ThreadingFuture[Any]):
-    """Same behaviour as :class:`pykka.ThreadingFuture` (it is one), lighter to make."""
+
+class CallFuture(ThreadingFuture[T]):
+    """Same behaviour as :class:`pykka.ThreadingFuture` (it is one), lighter to make.
+
+    ``T`` is what the Bot API method returns, so that ``get()`` is typed for callers of
+    ``self.sender.send_message(...)`` and the like.
+    """
 
     def __init__(self) -> None:
         Future.__init__(self)  # not ThreadingFuture's: no Condition yet
         self._result: ThreadingFutureResult | None = None
         self._waiters: threading.Condition | None = None
 
-    def get(self, *, timeout: float | None = None) -> Any:
+    def get(self, *, timeout: float | None = None) -> T:
         if self._get_hook is not None:
             return Future.get(self, timeout=timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -50,9 +56,9 @@ class CallFuture(ThreadingFuture[Any]):
             if exc_value.__traceback__ is not traceback:
                 raise exc_value.with_traceback(traceback)
             raise exc_value
-        return result.value
+        return result.value  # type: ignore[return-value]  # set() was given a T (or None)
 
-    def set(self, value: Any | None = None) -> None:
+    def set(self, value: T | None = None) -> None:
         self._settle(ThreadingFutureResult(value=value))
 
     def set_exception(self, exc_info: Any = None) -> None:

@@ -110,7 +110,7 @@ class Call:
 
     method: str
     params: dict[str, Any]
-    future: pykka.Future[Any] = field(default_factory=CallFuture)
+    future: CallFuture[Any] = field(default_factory=CallFuture)
     notify: ActorRef[Any] | None = None
     tag: Any = None
     options: CallOptions = _DEFAULT_OPTIONS
@@ -655,7 +655,7 @@ class SenderHandle:
         notify: ActorRef[Any] | None = None,
         tag: Any = None,
         options: CallOptions = _DEFAULT_OPTIONS,
-    ) -> pykka.Future[Any]:
+    ) -> CallFuture[Any]:
         """Queue one call; the future resolves with its result or its typed error."""
         return submit(self.ref, self.slots, method, params, notify=notify, tag=tag,
                       options=options, block=self.block_when_full)
@@ -671,7 +671,7 @@ def submit(
     tag: Any = None,
     options: CallOptions = _DEFAULT_OPTIONS,
     block: bool = False,
-) -> pykka.Future[Any]:
+) -> CallFuture[Any]:
     """Queue one call on the sender; the future resolves with its result or typed error."""
     method, checked = check_call(method, params)  # once, here: the workers trust it
     if not slots.acquire(blocking=block):
