@@ -19,6 +19,7 @@ from actorbot.sending import (
     RateLimits,
     Sender,
     SenderHandle,
+    Sending,
 )
 from actorbot.testing import FakeBotApi
 
@@ -31,8 +32,8 @@ CHAT = 7
 def handle(tg: FakeBotApi) -> Iterator[SenderHandle]:
     client = Client(tg.token, base_url=tg.base_url, read_timeout=5)
     clock = Clock()
+    sender = Sender(client, clock, Sending(limits=RateLimits.unlimited()))
     clock.start()
-    sender = Sender(client, clock, limits=RateLimits.unlimited())
     sender._start_actor_loop()
     yield SenderHandle.of(sender)
     sender.actor_ref.stop(timeout=30)
