@@ -14,9 +14,7 @@ from typing import Any
 
 from _run import run  # examples/_run.py: token -> real bot, else the demo
 
-from actorbot import ChatHandler, Engine, Route, per_chat_id
-from actorbot.api import DEFAULT_BASE_URL, Connection
-from actorbot.intake import Polling
+from actorbot import ChatHandler, Engine, Polling, Route, per_chat_id
 from actorbot.testing import FakeBotApi
 
 IDLE_TIMEOUT = 10.0
@@ -31,18 +29,17 @@ class MessageCounter(ChatHandler):
         self.sender.send_message(str(self.count))
 
 
-def build(token: str, base_url: str = DEFAULT_BASE_URL, idle_timeout: float = IDLE_TIMEOUT,
+def build(token: str, idle_timeout: float = IDLE_TIMEOUT,
           **options: Any) -> Engine:
     route = Route(per_chat_id(), MessageCounter, idle_timeout=idle_timeout)
-    return Engine(token, [route], connection=Connection(base_url=base_url), **options)
+    return Engine(token, [route], **options)
 
 
 def demo() -> None:
     """Two chats talk, fall silent past a short idle timeout, and come back."""
     with FakeBotApi() as telegram:
-        engine = build(
-            telegram.token, telegram.base_url, intake=Polling(timeout=1), idle_timeout=0.3,
-        )
+        engine = build(telegram.token, connection=telegram.connection, intake=Polling(timeout=1),
+                       idle_timeout=0.3)
         with engine:
             for text in ("hi", "how", "are you"):
                 telegram.inject_message(1001, text)

@@ -15,10 +15,7 @@ from typing import Any
 
 from _run import run  # examples/_run.py: token -> real bot, else the demo
 
-from actorbot import ChatHandler, Engine, RateLimits, Route, per_chat_id
-from actorbot.api import DEFAULT_BASE_URL, Connection
-from actorbot.intake import Polling
-from actorbot.sending import Sending
+from actorbot import ChatHandler, Engine, Polling, RateLimits, Route, Sending, per_chat_id
 from actorbot.testing import FakeBotApi
 
 IDLE_TIMEOUT = 60.0
@@ -50,10 +47,10 @@ class GuessingGame(ChatHandler):
         return True
 
 
-def build(token: str, base_url: str = DEFAULT_BASE_URL, idle_timeout: float = IDLE_TIMEOUT,
+def build(token: str, idle_timeout: float = IDLE_TIMEOUT,
           **options: Any) -> Engine:
     route = Route(per_chat_id(), GuessingGame, idle_timeout=idle_timeout)
-    return Engine(token, [route], connection=Connection(base_url=base_url), **options)
+    return Engine(token, [route], **options)
 
 
 def wait_for_reply(telegram: FakeBotApi, chat: int, count: int) -> str:
@@ -67,7 +64,7 @@ def demo() -> None:
     with FakeBotApi() as telegram:
         # This fake Telegram does no flood control, so the demo need not pace its replies.
         with build(
-            telegram.token, telegram.base_url, intake=Polling(timeout=1),
+            telegram.token, connection=telegram.connection, intake=Polling(timeout=1),
             sending=Sending(limits=RateLimits.unlimited()), idle_timeout=0.3,
         ):
             low, high = 1, 100

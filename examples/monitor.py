@@ -14,9 +14,7 @@ from typing import Any
 import structlog
 from _run import run  # examples/_run.py: token -> real bot, else the demo
 
-from actorbot import Engine, Monitor, Route
-from actorbot.api import DEFAULT_BASE_URL, Connection
-from actorbot.intake import Polling
+from actorbot import Engine, Monitor, Polling, Route
 from actorbot.seeds import per_application
 from actorbot.testing import FakeBotApi
 from actorbot.updates import glance
@@ -31,16 +29,13 @@ class UpdateLogger(Monitor):
                  content=seen.content_type, chat=seen.chat_id, user=seen.user_id)
 
 
-def build(token: str, base_url: str = DEFAULT_BASE_URL, **options: Any) -> Engine:
-    return Engine(
-        token, [Route(per_application(), UpdateLogger, idle_timeout=None)],
-        connection=Connection(base_url=base_url), **options,
-    )
+def build(token: str, **options: Any) -> Engine:
+    return Engine(token, [Route(per_application(), UpdateLogger, idle_timeout=None)], **options)
 
 
 def demo() -> None:
     with FakeBotApi() as telegram:
-        engine = build(telegram.token, telegram.base_url, intake=Polling(timeout=1))
+        engine = build(telegram.token, connection=telegram.connection, intake=Polling(timeout=1))
         with engine:
             telegram.inject_message(1001, "hello")
             telegram.inject_command(-4001, "/help", user_id=1002)

@@ -19,7 +19,7 @@ import time
 
 import structlog
 
-from actorbot import RateLimits
+from actorbot import RateLimits, Sending
 from actorbot.compat import telepot
 from actorbot.compat.telepot.delegate import (
     create_open,
@@ -28,7 +28,6 @@ from actorbot.compat.telepot.delegate import (
     per_chat_id,
 )
 from actorbot.compat.telepot.loop import MessageLoop
-from actorbot.sending import Sending
 from actorbot.testing import FakeBotApi
 
 

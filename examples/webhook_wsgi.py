@@ -23,9 +23,7 @@ import requests
 from _run import run  # examples/_run.py: token -> real bot, else the demo
 from cheroot.wsgi import Server
 
-from actorbot import ChatHandler, Engine, Route, Webhook, WebhookApp, per_chat_id
-from actorbot.api import DEFAULT_BASE_URL, Connection
-from actorbot.engine import Hooks
+from actorbot import ChatHandler, Engine, Hooks, Route, Webhook, WebhookApp, per_chat_id
 from actorbot.testing import FakeBotApi
 
 HOOK_PATH = "/telegram/webhook"
@@ -52,14 +50,10 @@ class Site:
         return [body]
 
 
-def build(token: str, url: str, secret: str, base_url: str = DEFAULT_BASE_URL,
-          **options: Any) -> Engine:
+def build(token: str, url: str, secret: str, **options: Any) -> Engine:
     """setWebhook on start; stop() leaves the webhook set, so no update is lost meanwhile."""
     hook = Webhook(url, secret_token=secret, max_connections=40)
-    return Engine(
-        token, [Route(per_chat_id(), Echo)], intake=hook, connection=Connection(base_url=base_url),
-        **options,
-    )
+    return Engine(token, [Route(per_chat_id(), Echo)], intake=hook, **options)
 
 
 @contextmanager
@@ -83,7 +77,7 @@ def demo() -> None:
     site = Site()
     with FakeBotApi() as telegram, serving(site, "127.0.0.1", 0) as server:
         url = f"http://127.0.0.1:{server.bind_addr[1]}{HOOK_PATH}"
-        engine = build(telegram.token, url, secret, telegram.base_url)
+        engine = build(telegram.token, url, secret, connection=telegram.connection)
         site.bot = WebhookApp(engine.feed, secret_token=secret)
         with engine:
             for chat, text in ((1001, "hello"), (1002, "hi bot"), (1001, "how are you?")):
