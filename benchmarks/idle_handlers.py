@@ -71,8 +71,7 @@ def main() -> None:
     rss_before = rss_bytes()
     engine = Engine(
         "123456:bench-token",
-        [Route(per_chat_id(), Chat,
-                                                 idle_timeout=args.idle_timeout)],
+        [Route(per_chat_id(), Chat, idle_timeout=args.idle_timeout)],
         intake=None,
         handling=Handling(runtime=args.runtime, workers=args.workers, max_in_flight=20_000),
         connection=Connection(base_url="http://127.0.0.1:9"), stats_interval=None,

@@ -299,11 +299,7 @@ def test_500_chats_x_10_messages_in_per_chat_order(
     mount, url = site
     chats, per_chat = 500, 10
     tg.inject_updates(message(1000 + c, f"{c}.{i}") for i in range(per_chat) for c in range(chats))
-    engine = make_engine(
-        tg, ROUTES,
-        intake=Webhook(url, secret_token=SECRET,
-                                                     max_connections=20),
-    )
+    engine = make_engine(tg, ROUTES, intake=Webhook(url, secret_token=SECRET, max_connections=20))
     mount.bot = WebhookApp(engine.feed, secret_token=SECRET)
     with engine:
         eventually(lambda: Recorder.total() == chats * per_chat, 240, "every update")
