@@ -3,8 +3,11 @@ policy and the fake's webhook delivery."""
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
+
+from actorbot.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,16 +24,20 @@ class Backoff:
     jitter: bool = True
 
     def __post_init__(self) -> None:
-        if self.initial < 0 or self.maximum < self.initial or self.factor < 1:
-            raise ValueError(
-                f"Backoff needs 0 <= initial <= maximum and factor >= 1, not {self!r}")
+        # Written so that NaN fails too: every comparison with it is False.
+        if not (0 <= self.initial <= self.maximum < math.inf and self.factor >= 1):
+            raise ConfigError(
+                f"Backoff needs 0 <= initial <= maximum < inf and factor >= 1, not {self!r}")
 
     def ceiling(self, attempt: int) -> float:
         """The longest wait before retry number ``attempt`` (1 for the first retry)."""
         if attempt < 1 or self.initial == 0:
             return 0.0
-        exponent = min(attempt - 1, 64)  # beyond that the maximum has long been reached
-        return float(min(self.initial * self.factor ** exponent, self.maximum))
+        try:
+            grown = self.initial * self.factor ** (attempt - 1)
+        except OverflowError:  # far past any maximum
+            return float(self.maximum)
+        return float(min(grown, self.maximum))
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """The wait before retry number ``attempt``, jittered unless ``jitter`` is off."""
