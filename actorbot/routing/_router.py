@@ -20,12 +20,13 @@ import queue
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import pykka
 import structlog
 
 from actorbot import updates
+from actorbot.errors import ConfigError
 from actorbot.handlers import (
     Close,
     Deliver,
@@ -40,7 +41,7 @@ from actorbot.handlers import (
 )
 from actorbot.journal import DELIVERIES, Delivery, Journal
 from actorbot.routing import Batch, ChatMoved, Ping, Respawn, Shutdown, SweepMore, Tick
-from actorbot.runtime import Runtime
+from actorbot.runtime import Backoff, Runtime
 from actorbot.seeds import SeedFunction, is_hashable
 from actorbot.sending import SenderHandle
 
@@ -53,31 +54,38 @@ log = structlog.get_logger("actorbot.router")
 _ACTIVE, _PASSIVATING, _CLOSING, _BACKOFF = 0, 1, 2, 3
 
 
+_RESPAWN_AT_ONCE: Final = Backoff(initial=0.0, maximum=0.0)
+"""The default failure backoff: the next update of a failed seed gets a handler at once."""
+
+
 @dataclass(frozen=True, slots=True)
 class FailurePolicy:
     """What happens to a seed whose handler raised.
 
-    The failing update is logged and counted, and the seed gets a fresh handler, after
-    ``backoff`` seconds (doubling per consecutive failure up to ``max_backoff``). An
+    The failing update is logged and counted, and the seed gets a fresh handler after
+    ``backoff.delay(n)`` seconds, ``n`` counting the seed's consecutive failures (a handler
+    that fails at once on every update would otherwise respawn in a tight loop). An
     at-least-once update is handed to that fresh handler again, ``retries`` times at most;
     after that it is parked as a dead letter and the seed goes on with its next update.
     After ``give_up_after`` consecutive failures the seed is stopped: its updates are
     parked (at-least-once) or logged and skipped until the engine restarts.
     """
 
-    backoff: float = 0.0
-    max_backoff: float = 60.0
+    backoff: Backoff = _RESPAWN_AT_ONCE
     give_up_after: int | None = None
     retries: int = 2
 
     def __post_init__(self) -> None:
-        if self.retries < 0 or self.backoff < 0:
-            raise ValueError("retries and backoff must not be negative")
-
-    def delay(self, failures: int) -> float:
-        if self.backoff <= 0:
-            return 0.0
-        return float(min(self.backoff * 2 ** (failures - 1), self.max_backoff))
+        if not isinstance(self.backoff, Backoff):
+            raise ConfigError(
+                f"FailurePolicy backoff must be a Backoff, e.g. Backoff(1.0, 60.0), "
+                f"not {self.backoff!r}")
+        if self.retries < 0:
+            raise ConfigError(f"FailurePolicy retries must not be negative, not {self.retries}")
+        if self.give_up_after is not None and self.give_up_after < 1:
+            raise ConfigError(
+                f"FailurePolicy give_up_after must be at least 1 or None, "
+                f"not {self.give_up_after}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,7 +527,7 @@ class Router(pykka.ThreadingActor):
                             route=route.name, update_id=updates.update_id(delivery.update))
                 self._give_up(delivery, index, "seed stopped after failures")
             return
-        delay = route.on_failure.delay(failures)
+        delay = route.on_failure.backoff.delay(failures)
         if delay > 0 and self._shutdown is None and type(seed) is not _Anon:
             placeholder = _Entry(None, self.clock.now())
             placeholder.state = _BACKOFF

@@ -26,14 +26,15 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from actorbot.runtime import Backoff
 from actorbot.testing._objects import now
 from actorbot.testing._state import BotState, _Queued
 from actorbot.updates import chat_id, user_id
 
 _LOCAL_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 _TIMEOUT: Final = 5.0
-_BACKOFF_MIN: Final = 0.05
-_BACKOFF_MAX: Final = 1.0
+#: Short and without jitter: tests of webhook retries should not wait long nor randomly.
+RETRY_BACKOFF: Final = Backoff(initial=0.05, maximum=1.0, jitter=False)
 #: Updates looked at per scan, per connection: Telegram too keeps only a window in memory.
 _WINDOW_PER_CONNECTION: Final = 10
 _WINDOW_MIN: Final = 100
@@ -50,10 +51,6 @@ def delivery_key(update: Any) -> Hashable:
     if key is None:
         key = user_id(update)
     return ("chat", key) if key is not None else ("other", None)
-
-
-def backoff(failures: int) -> float:
-    return float(min(_BACKOFF_MAX, _BACKOFF_MIN * 2 ** (failures - 1)))
 
 
 @dataclass(slots=True)
@@ -245,7 +242,7 @@ class WebhookDeliverer:
                 st.stats["webhook_delivered"] += 1
             else:
                 failures = self._failures[job.key] = self._failures.get(job.key, 0) + 1
-                self._retry_at[job.key] = time.monotonic() + backoff(failures)
+                self._retry_at[job.key] = time.monotonic() + RETRY_BACKOFF.delay(failures)
                 st.webhook.last_error_date = now()
                 st.webhook.last_error_message = error
                 st.stats["webhook_failed"] += 1

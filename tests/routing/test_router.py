@@ -25,10 +25,10 @@ from actorbot import (
     per_from_id,
 )
 from actorbot.engine import Handling
-from actorbot.errors import Forbidden
+from actorbot.errors import ConfigError, Forbidden
 from actorbot.handlers import CloseRequested, EngineStopping
 from actorbot.routing import Ping
-from actorbot.runtime import ManualClock
+from actorbot.runtime import Backoff, ManualClock
 from actorbot.seeds import per_application, per_message, seed_function
 from actorbot.testing import FakeBotApi, Fault
 from tests.helpers import eventually
@@ -227,19 +227,32 @@ def test_results_come_back_as_messages(run: Any, tg: FakeBotApi) -> None:
 
 
 def test_backoff_holds_the_seed_then_replays(run: Any, clock: ManualClock) -> None:
-    engine = run(Route(per_chat_id(), Talker, on_failure=FailurePolicy(backoff=5, retries=0)))
+    policy = FailurePolicy(backoff=Backoff(5.0, 60.0, jitter=False), retries=0)
+    engine = run(Route(per_chat_id(), Talker, on_failure=policy))
     engine.feed(msg(1, "boom", 1))
     settle(engine)
     # The backoff starts when the router learns the handler closed: only then may time move.
     eventually(lambda: engine.stats()["closed"] == 1, what="the failed handler's close")
     engine.feed([msg(1, "after", 2), msg(2, "other chat", 3)])
-    engine._router_ref.ask(Ping(), timeout=10)  # type: ignore[union-attr]
+    engine._router_ref.ask(Ping(), timeout=10)
     eventually(lambda: [e[2] for e in J.of("msg")][-1:] == ["other chat"], what="chat 2")
+    clock.advance(4.9)  # 0.1 s early: the respawn timer must not fire
+    engine._router_ref.ask(Ping(), timeout=10)
     assert "after" not in [e[2] for e in J.of("msg")]
     assert engine.stats()["buffered"] == 1
-    tick(engine, clock, 5)
+    tick(engine, clock, 0.1)
     eventually(lambda: "after" in [e[2] for e in J.of("msg")], what="replay after backoff")
     assert engine.stats()["buffered"] == 0
+
+
+def test_failure_policy_respawns_at_once_by_default_and_checks_its_settings() -> None:
+    assert [FailurePolicy().backoff.delay(n) for n in (1, 2, 10)] == [0.0, 0.0, 0.0]
+    with pytest.raises(ConfigError, match=r"must be a Backoff, e\.g\. Backoff\(1\.0, 60\.0\)"):
+        FailurePolicy(backoff=5)  # type: ignore[arg-type]  # the old float setting
+    with pytest.raises(ConfigError, match="retries must not be negative"):
+        FailurePolicy(retries=-1)
+    with pytest.raises(ConfigError, match="give_up_after must be at least 1"):
+        FailurePolicy(give_up_after=0)
 
 
 def test_failure_logs_route_seed_and_update_id(run: Any) -> None:

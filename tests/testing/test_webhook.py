@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from actorbot.testing import FakeBotApi
-from actorbot.testing._webhook import backoff, delivery_key, is_local_http
+from actorbot.testing._webhook import RETRY_BACKOFF, delivery_key, is_local_http
 from tests.testing.fake_helpers import Api
 
 
@@ -223,7 +223,7 @@ def test_delivery_key_and_backoff() -> None:
     assert delivery_key({"update_id": 1, "inline_query": {"from": {"id": 7}}}) == ("chat", 7)
     assert delivery_key({"update_id": 1, "poll": {"id": "x"}}) == ("other", None)
     assert delivery_key([]) == ("other", None)
-    assert [backoff(n) for n in (1, 2, 3, 10)] == [0.05, 0.1, 0.2, 1.0]
+    assert [RETRY_BACKOFF.delay(n) for n in (1, 2, 3, 10)] == [0.05, 0.1, 0.2, 1.0]
 
 
 @pytest.mark.parametrize(
