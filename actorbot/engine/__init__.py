@@ -2,6 +2,18 @@
 
 from actorbot.engine._engine import Engine
 from actorbot.engine._settings import DEFAULT_WORKERS, Handling, Hooks, RuntimeName, Status
+from actorbot.engine._stats import STATS, Kind, Stat
 from actorbot.errors import EngineBusy
 
-__all__ = ["DEFAULT_WORKERS", "Engine", "EngineBusy", "Handling", "Hooks", "RuntimeName", "Status"]
+__all__ = [
+    "DEFAULT_WORKERS",
+    "STATS",
+    "Engine",
+    "EngineBusy",
+    "Handling",
+    "Hooks",
+    "Kind",
+    "RuntimeName",
+    "Stat",
+    "Status",
+]

@@ -22,6 +22,7 @@ import structlog
 
 from actorbot.api import Client, Connection
 from actorbot.engine._settings import Handling, Hooks, Status
+from actorbot.engine._stats import Parts, read_stats
 from actorbot.errors import ConfigError, EngineBusy, NotRunning, PollingStopped
 from actorbot.handlers import commands_of, prepare_commands
 from actorbot.intake import (
@@ -459,57 +460,23 @@ class Engine:
     # -- observability ----------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """Counters for operators; the periodic ``engine.stats`` event logs the same."""
-        r = self._router_actor.stats if self._router_actor is not None else RouterStats()
-        q = self._sender_actor.stats if self._sender_actor is not None else SenderStats()
-        p = self._poller_actor.stats if self._poller_actor is not None else PollerStats()
-        lag = None
-        if r.last_update_date is not None:
-            lag = max(time.time() - r.last_update_date, 0.0)
-        return {
-            "status": self.status,
-            "handlers_alive": r.alive,
-            "handlers_by_class": dict(r.alive_by_class),
-            "spawned": r.spawned,
-            "passivated": r.passivated,
-            "closed": r.closed,
-            "failed": r.failed,
-            "in_flight": len(self.tracker),
-            "passivating": r.passivating,
-            "buffered": r.buffered,
-            "buffered_total": r.buffered_total,
-            "routed": r.routed,
-            "skipped": r.skipped,
-            "malformed": r.malformed,
-            "dropped": r.dropped,
-            "banned": r.banned,
-            "handled": self.tracker.finished,
-            "hook_failures": self.tracker.hook_failures,
-            "sender_queue": q.queued,
-            "sender_in_flight": q.in_flight,
-            "sender_calls": q.calls,
-            "sender_failed": q.failed,
-            "sender_retries": q.retries,
-            "sender_rate_limited": q.rate_limited,
-            "sender_bucket_wait_s": round(q.bucket_wait_s, 3),
-            "polls": p.polls,
-            "fetched": p.fetched,
-            "poll_errors": p.errors,
-            "poll_rate_limited": p.rate_limited,
-            "update_lag_s": lag,
-            "journal_pending": self.journal.stats.pending,
-            "duplicates": self.journal.stats.duplicates,
-            "replayed": self.journal.stats.replayed,
-            "dead_letters": self.journal.stats.dead_letters,
-        }
+        """One entry per figure of :data:`STATS`; the periodic ``engine.stats`` event logs
+        the same, and the Prometheus collector exports it."""
+        return read_stats(Parts(
+            status=self.status,
+            router=self._router_actor.stats if self._router_actor is not None else RouterStats(),
+            sender=self._sender_actor.stats if self._sender_actor is not None else SenderStats(),
+            poller=self._poller_actor.stats if self._poller_actor is not None else PollerStats(),
+            tracker=self.tracker,
+            journal=self.journal.stats,
+            now=time.time(),
+        ))
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         """Updates parked after every retry failed (newest first), with their errors."""
         return self.journal.dead_letters(limit)
 
     def _emit_stats(self) -> None:
-        stats = self.stats()
-        stats.pop("status")
-        log.info("engine.stats", **stats)
+        log.info("engine.stats", **self.stats())
         if self.running and self.stats_interval:
             self._stats_timer = self.clock.call_later(self.stats_interval, self._emit_stats)

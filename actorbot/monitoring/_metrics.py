@@ -9,11 +9,11 @@ scrape always sees the numbers the periodic ``engine.stats`` log event would sho
 from __future__ import annotations
 
 import importlib
-import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, Self, cast
 
+from actorbot.engine import STATS, Stat
 from actorbot.intake import WSGIThreadServer
 
 if TYPE_CHECKING:
@@ -24,43 +24,18 @@ if TYPE_CHECKING:
 
 INSTALL_HINT: Final = "pip install 'actorbot[metrics]'"
 
-# engine.stats() key -> (metric name without prefix, "counter" | "gauge", help text).
-_METRICS: Final[dict[str, tuple[str, str, str]]] = {
-    "spawned": ("handlers_spawned", "counter", "Handler actors started."),
-    "passivated": ("handlers_passivated", "counter", "Handlers stopped after their idle timeout."),
-    "closed": ("handlers_closed", "counter", "Handlers that closed themselves."),
-    "failed": ("handlers_failed", "counter", "Handlers stopped by an exception."),
-    "passivating": ("handlers_passivating", "gauge", "Handlers draining before they stop."),
-    "in_flight": ("updates_in_flight", "gauge", "Updates fetched and not yet handled."),
-    "buffered": ("updates_buffered", "gauge", "Updates held while their handler passivates."),
-    "fetched": ("updates_fetched", "counter", "Updates received from getUpdates."),
-    "handled": ("updates_handled", "counter", "Updates fully handled."),
-    "skipped": ("updates_skipped", "counter", "Updates no route wanted."),
-    "malformed": ("updates_malformed", "counter", "Updates that were not valid updates."),
-    "dropped": ("updates_dropped", "counter", "Updates dropped (a seed that gave up)."),
-    "sender_queue": ("sender_queue_depth", "gauge", "Outgoing calls waiting in the sender."),
-    "sender_in_flight": ("sender_in_flight", "gauge", "Outgoing calls on the wire."),
-    "sender_calls": ("sender_calls", "counter", "Outgoing calls completed."),
-    "sender_failed": ("sender_failed", "counter", "Outgoing calls that ended in an error."),
-    "sender_retries": ("sender_retries", "counter", "Outgoing call retries."),
-    "sender_bucket_wait_s": ("sender_bucket_wait_seconds", "counter",
-                             "Time calls waited for rate-limit buckets."),
-    "polls": ("polls", "counter", "getUpdates requests that succeeded."),
-    "poll_errors": ("poll_errors", "counter", "getUpdates requests that failed."),
-    "update_lag_s": ("update_lag_seconds", "gauge",
-                     "Seconds since the date of the newest routed update."),
-    "hook_failures": ("hook_failures", "counter",
-                      "Exceptions from tolerated hooks (callback and inline queries)."),
-    "banned": ("updates_banned", "counter", "Updates dropped because the sender is banned."),
-    "journal_pending": ("journal_pending", "gauge", "Updates recorded and not yet handled."),
-    "duplicates": ("updates_duplicate", "counter", "Updates dropped as already seen."),
-    "replayed": ("updates_replayed", "counter", "Pending updates replayed at a start."),
-    "dead_letters": ("dead_letters", "gauge", "Parked updates the journal keeps."),
-}
-# Read by hand below: per-class gauge, 429s by component, status.
-_SPECIAL: Final = frozenset({"handlers_alive", "handlers_by_class", "sender_rate_limited",
-                             "poll_rate_limited", "status"})
-_NOT_A_NAME: Final = re.compile(r"[^a-zA-Z0-9_]")
+
+def metric_name(stat: Stat, prefix: str = "actorbot") -> str:
+    """The exported name: ``prefix_`` + the stats key, ``_s`` spelled ``_seconds`` (the
+    Prometheus base unit), then ``_total`` for a counter, so each figure has one name.
+
+    No exception for a key that already ends in ``_total``: a counter family ``x`` exposes
+    ``x_total``, so ``buffered_total`` exported as ``..._buffered_total`` would share the
+    family name ``..._buffered`` with the ``buffered`` gauge."""
+    name = f"{prefix}_{stat.name}"
+    if name.endswith("_s"):
+        name = f"{name[:-2]}_seconds"
+    return f"{name}_total" if stat.kind == "counter" else name
 
 
 def _prometheus(module: str = "prometheus_client") -> ModuleType:
@@ -71,45 +46,44 @@ def _prometheus(module: str = "prometheus_client") -> ModuleType:
 
 
 class EngineCollector:
-    """A Prometheus collector for one engine. ``prefix`` starts every metric name.
+    """A Prometheus collector for one engine: one metric per figure of :data:`STATS`.
 
-    Stats keys it does not know (added by newer engine parts) are exported as gauges
-    named after the key, so nothing the engine counts is invisible.
+    Counters become counter families, gauges gauges, and ``info`` figures a gauge with
+    one label (``{status="connected"} 1``, ``{handler="Echo"} 2``). A figure with no
+    value yet (``update_lag_s`` before the first update) is left out of the scrape.
     """
 
     def __init__(self, engine: Engine, prefix: str = "actorbot") -> None:
         self._core = _prometheus("prometheus_client.core")  # fails here, not at scrape time
         self.engine = engine
         self.prefix = prefix
+        self._names = tuple((stat, metric_name(stat, prefix)) for stat in STATS)
 
-    def describe(self) -> list[Metric]:
-        return []  # names depend on the stats at scrape time; skip registration checks
+    def describe(self) -> Iterator[Metric]:
+        """The families without samples: a registry can refuse a clashing prefix."""
+        for stat, name in self._names:
+            yield self._family(stat, name)
 
     def collect(self) -> Iterator[Metric]:
-        core, p = self._core, self.prefix
         stats = self.engine.stats()
-        alive = core.GaugeMetricFamily(f"{p}_handlers_alive", "Live handler actors by class.",
-                                       labels=["handler"])
-        for name, count in sorted(stats.get("handlers_by_class", {}).items()):
-            alive.add_metric([name], count)
-        yield alive
-        limited = core.CounterMetricFamily(
-            f"{p}_rate_limited", "429 Too Many Requests answers from Telegram, by component.",
-            labels=["component"])
-        limited.add_metric(["sender"], stats.get("sender_rate_limited", 0))
-        limited.add_metric(["poller"], stats.get("poll_rate_limited", 0))
-        yield limited
-        status = core.GaugeMetricFamily(f"{p}_engine_status", "1 for the engine's status.",
-                                        labels=["status"])
-        status.add_metric([str(stats.get("status", "unknown"))], 1)
-        yield status
-        for key, value in stats.items():
-            if key in _SPECIAL or isinstance(value, bool) or not isinstance(value, int | float):
-                continue  # None (no lag yet), strings, dicts
-            name, kind, doc = _METRICS.get(
-                key, (_NOT_A_NAME.sub("_", key), "gauge", f"engine.stats()[{key!r}]"))
-            family = core.CounterMetricFamily if kind == "counter" else core.GaugeMetricFamily
-            yield family(f"{p}_{name}", doc, value=value)
+        for stat, name in self._names:
+            value = stats.get(stat.name)
+            if value is None:
+                continue
+            family = self._family(stat, name)
+            if stat.label is None:
+                family.add_metric([], value)
+            else:
+                counts = value.items() if isinstance(value, Mapping) else [(str(value), 1)]
+                for label, count in sorted(counts):
+                    family.add_metric([label], count)
+            yield family
+
+    def _family(self, stat: Stat, name: str) -> Any:
+        core = self._core
+        labels = [] if stat.label is None else [stat.label]
+        family = core.CounterMetricFamily if stat.kind == "counter" else core.GaugeMetricFamily
+        return family(name, stat.help, labels=labels)
 
 
 class MetricsServer:

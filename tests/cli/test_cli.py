@@ -158,7 +158,7 @@ def test_run_serves_an_example_and_stops_on_sigint(tg: FakeBotApi) -> None:
     assert stats[-1]["handlers_alive"] == 3
     assert stats[-1]["handlers_by_class"] == {"MessageCounter": 3}
     assert stats[-1]["spawned"] == 3
-    assert 'actorbot_handlers_alive{handler="MessageCounter"} 3.0' in metrics
+    assert 'actorbot_handlers_by_class{handler="MessageCounter"} 3.0' in metrics
     assert [e["username"] for e in bot.events("cli.bot")] == ["test_bot"]
     assert bot.events("engine.signal")[0]["signal"] == "SIGINT"
     assert bot.events("engine.stopped")[0]["drained"] is True

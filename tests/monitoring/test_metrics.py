@@ -9,10 +9,12 @@ from typing import Any, cast
 
 import pytest
 import requests
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from actorbot import ChatHandler, Engine, Route, per_chat_id
-from actorbot.monitoring._metrics import EngineCollector, MetricsServer, serve_metrics
+from actorbot.engine import STATS
+from actorbot.monitoring._metrics import EngineCollector, MetricsServer, metric_name, serve_metrics
 from actorbot.testing import FakeBotApi
 from tests.helpers import eventually, make_engine
 
@@ -36,17 +38,21 @@ def test_a_scrape_reports_the_engine_stats(tg: FakeBotApi, no_thread_left: None)
         tg.wait_for_calls("sendMessage", 3, timeout=10)
         eventually(lambda: engine.stats()["handled"] == 3, what="3 updates handled")
         got, stats = scrape(server.url), engine.stats()
-    assert got["actorbot_handlers_alive", (("handler", "Echo"),)] == 2
-    assert got["actorbot_handlers_spawned_total", ()] == stats["spawned"] == 2
-    assert got["actorbot_handlers_passivated_total", ()] == stats["passivated"] == 0
-    assert got["actorbot_handlers_failed_total", ()] == 0
-    assert got["actorbot_updates_handled_total", ()] == 3
-    assert got["actorbot_updates_in_flight", ()] == stats["in_flight"] == 0
-    assert got["actorbot_sender_queue_depth", ()] == stats["sender_queue"] == 0
-    assert got["actorbot_rate_limited_total", (("component", "sender"),)] == 0
-    assert got["actorbot_rate_limited_total", (("component", "poller"),)] == 0
-    assert got["actorbot_engine_status", (("status", stats["status"]),)] == 1
+    assert got["actorbot_handlers_by_class", (("handler", "Echo"),)] == 2
+    assert got["actorbot_handlers_alive", ()] == stats["handlers_alive"] == 2
+    assert got["actorbot_spawned_total", ()] == stats["spawned"] == 2
+    assert got["actorbot_passivated_total", ()] == stats["passivated"] == 0
+    assert got["actorbot_failed_total", ()] == 0
+    assert got["actorbot_handled_total", ()] == 3
+    assert got["actorbot_routed_total", ()] == stats["routed"] == 3
+    assert got["actorbot_in_flight", ()] == stats["in_flight"] == 0
+    assert got["actorbot_sender_queue", ()] == stats["sender_queue"] == 0
+    assert got["actorbot_sender_rate_limited_total", ()] == 0
+    assert got["actorbot_poll_rate_limited_total", ()] == 0
+    assert got["actorbot_status", (("status", stats["status"]),)] == 1
     assert got["actorbot_update_lag_seconds", ()] >= 0
+    exported = {name.removesuffix("_created") for name, _ in got}
+    assert {metric_name(stat) for stat in STATS} <= exported  # every figure, lag included
     assert any(name.startswith("process_") for name, _ in got)  # memory, CPU, open files
     assert server.port > 0
     with pytest.raises(requests.ConnectionError):
@@ -67,24 +73,43 @@ def collect(stats: dict[str, Any]) -> dict[str, tuple[str, list[tuple[dict[str, 
             for m in collector.collect()}
 
 
-def test_counters_gauges_and_stats_keys_it_does_not_know() -> None:
+def test_kinds_labels_and_figures_without_a_value() -> None:
     got = collect({
-        "status": "stopped", "handlers_alive": 3, "handlers_by_class": {"A": 1, "B": 2},
-        "spawned": 7, "sender_rate_limited": 4, "poll_rate_limited": 1,
-        "update_lag_s": None, "journal_pending": 5, "odd-name": 1.5, "label": "text",
-        "flag": True, "duplicates": 2, "hook_failures": 1,
+        "status": "stopped", "handlers_alive": 3, "handlers_by_class": {"B": 2, "A": 1},
+        "spawned": 7, "buffered": 1, "buffered_total": 4, "sender_bucket_wait_s": 0.5,
+        "update_lag_s": None, "journal_pending": 5, "not_a_figure": 9,
     })
-    assert got["bot_handlers_alive"] == ("gauge", [({"handler": "A"}, 1), ({"handler": "B"}, 2)])
-    assert got["bot_handlers_spawned"] == ("counter", [({}, 7)])
-    assert got["bot_rate_limited"][1] == [({"component": "sender"}, 4),
-                                          ({"component": "poller"}, 1)]
-    assert got["bot_engine_status"] == ("gauge", [({"status": "stopped"}, 1)])
-    assert got["bot_journal_pending"] == ("gauge", [({}, 5)])
-    assert got["bot_updates_duplicate"] == ("counter", [({}, 2)])
-    assert got["bot_hook_failures"] == ("counter", [({}, 1)])
-    assert got["bot_odd_name"] == ("gauge", [({}, 1.5)])  # newer engine parts show up
-    for absent in ("bot_update_lag_seconds", "bot_label", "bot_flag", "bot_status"):
-        assert absent not in got
+    assert got == {
+        "bot_status": ("gauge", [({"status": "stopped"}, 1)]),
+        "bot_handlers_alive": ("gauge", [({}, 3)]),
+        "bot_handlers_by_class": ("gauge", [({"handler": "A"}, 1), ({"handler": "B"}, 2)]),
+        "bot_spawned": ("counter", [({}, 7)]),  # exposed as bot_spawned_total
+        "bot_buffered": ("gauge", [({}, 1)]),
+        "bot_buffered_total": ("counter", [({}, 4)]),  # its own family, not the gauge's
+        "bot_sender_bucket_wait_seconds": ("counter", [({}, 0.5)]),
+        "bot_journal_pending": ("gauge", [({}, 5)]),
+    }  # no lag yet, and only the table's figures
+
+
+def test_metric_names_follow_the_stats_keys() -> None:
+    by_name = {stat.name: stat for stat in STATS}
+    assert [metric_name(by_name[key], "bot") for key in (
+        "spawned", "buffered", "buffered_total", "sender_bucket_wait_s", "update_lag_s",
+        "handlers_by_class",
+    )] == ["bot_spawned_total", "bot_buffered", "bot_buffered_total_total",
+           "bot_sender_bucket_wait_seconds_total", "bot_update_lag_seconds",
+           "bot_handlers_by_class"]
+
+
+def test_describe_names_every_family_once_so_a_registry_refuses_a_clash() -> None:
+    collector = EngineCollector(cast(Engine, StubEngine({})))
+    families = [(m.name, m.type) for m in collector.describe()]
+    assert len(families) == len(STATS) == len({name for name, _ in families})
+    registry = CollectorRegistry()
+    registry.register(cast(Any, collector))
+    registry.register(cast(Any, EngineCollector(cast(Engine, StubEngine({})), prefix="other")))
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
+        registry.register(cast(Any, EngineCollector(cast(Engine, StubEngine({})))))
 
 
 def test_without_prometheus_client_the_error_says_what_to_install(
@@ -102,7 +127,7 @@ def test_a_silent_client_blocks_neither_scrapes_nor_stop(no_thread_left: None) -
     server = MetricsServer(cast(Engine, StubEngine({"handled": 3}))).start()
     silent = socket.create_connection(("127.0.0.1", server.port))  # connects, sends nothing
     try:
-        assert scrape(server.url)["actorbot_updates_handled_total", ()] == 3
+        assert scrape(server.url)["actorbot_handled_total", ()] == 3
         stopper = threading.Thread(target=server.stop, args=(2.0,), name="test-stopper",
                                    daemon=True)
         stopper.start()
