@@ -5,7 +5,8 @@ about a Bot API call (:class:`ApiError`: Telegram answered and refused, one subc
 status; :class:`NetworkError`: no usable answer, with ``may_have_reached`` saying whether a
 non-idempotent call may be retried; :class:`InvalidResponse`: an answer that is not a Bot
 API response; :class:`SenderError`: the sender gave up without an answer). Misuse raises
-:class:`ConfigError` (a ``ValueError``) or :class:`NotRunning` (a ``RuntimeError``).
+:class:`ConfigError` (a ``ValueError``) or :class:`StateError` (a ``RuntimeError``; the
+engine's :class:`NotRunning` is one); a wrong argument type is Python's ``TypeError``.
 
 The module is the bottom layer of the package: it imports nothing from actorbot.
 """
@@ -33,10 +34,15 @@ class ActorbotError(Exception):
 
 
 class ConfigError(ActorbotError, ValueError):
-    """Settings that are invalid or contradict each other, refused at construction."""
+    """Settings or arguments that are invalid or contradict each other, refused before
+    anything was done."""
 
 
-class NotRunning(ActorbotError, RuntimeError):
+class StateError(ActorbotError, RuntimeError):
+    """A call that the object's state does not allow: started twice, used after close."""
+
+
+class NotRunning(StateError):
     """The engine is not running (not started yet, stopping or stopped) for this call."""
 
 

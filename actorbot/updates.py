@@ -29,6 +29,8 @@ import json
 from importlib import resources
 from typing import Any, Final, NamedTuple
 
+from actorbot.errors import ConfigError
+
 __all__ = [
     "CONTENT_TYPES",
     "FLAVORS",
@@ -455,7 +457,7 @@ def telepot_glance(msg: Any, flavor: str | None = None, long: bool = False) -> t
     ``BadFlavor``): that is a programming error, not bad input.
     """
     if flavor is not None and flavor not in FLAVORS:
-        raise ValueError(f"unknown flavor {flavor!r}; expected one of {FLAVORS}")
+        raise ConfigError(f"unknown flavor {flavor!r}; expected one of {FLAVORS}")
     kind, inner = _unwrap(msg)
     if flavor is None:
         flavor = _flavor_of(inner) if kind is None else _FLAVOR_OF_TYPE[kind]

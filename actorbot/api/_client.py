@@ -71,7 +71,7 @@ def check_call(method: str, params: Mapping[str, Any]) -> tuple[str, dict[str, A
     """The method's canonical name and the parameters without ``None`` values; a bad name
     or a missing required parameter raises here, before any request."""
     if not isinstance(method, str) or not method.isidentifier():
-        raise ValueError(f"not a Bot API method name: {method!r}")
+        raise ConfigError(f"not a Bot API method name: {method!r}")
     checked = {k: v for k, v in params.items() if v is not None}
     spec = _SPECS_LOWER.get(method.lower())
     if spec is None:
@@ -146,7 +146,7 @@ class Client(BotMethods):
         pool_maxsize: int = 10,
     ) -> None:
         if not isinstance(token, str) or not token or "/" in token or token != token.strip():
-            raise ValueError("token must be a non-empty string without '/' or spaces")
+            raise ConfigError("token must be a non-empty string without '/' or spaces")
         self._token = token
         self.base_url = base_url.rstrip("/")
         self._base = f"{self.base_url}/bot{token}/"

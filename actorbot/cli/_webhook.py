@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Self
 
+from actorbot.errors import ConfigError
 from actorbot.intake import Feed, WebhookApp, WSGIThreadServer
 
 
@@ -19,7 +20,7 @@ def parse_listen(text: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[::1]:PORT`` for IPv6) -> (host, port)."""
     host, colon, port = text.rpartition(":")
     if not colon or not port.isdigit() or not host:
-        raise ValueError(f"expected HOST:PORT, not {text!r}")
+        raise ConfigError(f"expected HOST:PORT, not {text!r}")
     return host.strip("[]"), int(port)
 
 

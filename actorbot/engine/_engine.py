@@ -23,7 +23,7 @@ import structlog
 from actorbot.api import Client, Connection
 from actorbot.engine._settings import Handling, Hooks, Status
 from actorbot.engine._stats import Parts, read_stats
-from actorbot.errors import ConfigError, EngineBusy, NotRunning, PollingStopped
+from actorbot.errors import ConfigError, EngineBusy, NotRunning, PollingStopped, StateError
 from actorbot.handlers import commands_of, prepare_commands
 from actorbot.intake import (
     Poller,
@@ -212,7 +212,7 @@ class Engine:
 
     def start(self) -> Self:
         if not self._set_status("starting", only_from=("stopped",)):
-            raise NotRunning(f"engine is already running ({self.status})")
+            raise StateError(f"engine is already running ({self.status})")
         self._done.clear()
         self.error = None
         self._started_at = time.monotonic()

@@ -26,6 +26,7 @@ from typing import Any, Final, TypeVar
 import structlog
 
 from actorbot.api import Client
+from actorbot.errors import ConfigError
 
 log = structlog.get_logger("actorbot.commands")
 
@@ -75,10 +76,10 @@ def command(
     """
     trigger = trigger.removeprefix("/")
     if not _TRIGGER.fullmatch(trigger):
-        raise ValueError(f"a command is 1-32 lowercase letters, digits or _: {trigger!r}")
+        raise ConfigError(f"a command is 1-32 lowercase letters, digits or _: {trigger!r}")
     texts = [description, *(languages or {}).values()]
     if not all(isinstance(t, str) and 1 <= len(t) <= 256 for t in texts):
-        raise ValueError(f"/{trigger}: a description is 1-256 characters")
+        raise ConfigError(f"/{trigger}: a description is 1-256 characters")
     if isinstance(scope, str):
         scope = {"type": scope}
     declared = BotCommand(trigger, description, dict(scope) if scope else None,

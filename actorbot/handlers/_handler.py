@@ -31,6 +31,7 @@ import structlog
 from pykka import ActorDeadError, ActorRef
 
 from actorbot import updates
+from actorbot.errors import StateError
 from actorbot.handlers._commands import dispatch_command
 from actorbot.handlers._messages import (
     Close,
@@ -178,7 +179,7 @@ class Handler(RuntimeActor):
         """Outgoing Bot API calls, bound to this handler's chat when it has one."""
         if self._sender is None:
             if self.context.sender is None:
-                raise RuntimeError("this engine has no sender")
+                raise StateError("this engine has no sender")
             self._sender = ChatSender(self.context.sender, self.chat_id_for_sender,
                                       self.actor_ref)
         return self._sender

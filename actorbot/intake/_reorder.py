@@ -23,6 +23,7 @@ from typing import Any
 
 import structlog
 
+from actorbot.errors import ConfigError, StateError
 from actorbot.runtime import Clock, Timer
 from actorbot.updates import update_id
 
@@ -66,7 +67,7 @@ class Reorderer:
         max_jump: int = 10_000,
     ) -> None:
         if max_hold < 0 or max_buffer < 1 or max_jump < 1:
-            raise ValueError("max_hold must be >= 0, max_buffer and max_jump >= 1")
+            raise ConfigError("max_hold must be >= 0, max_buffer and max_jump >= 1")
         self._deliver = deliver
         self._clock = clock
         self.max_hold = max_hold
@@ -97,7 +98,7 @@ class Reorderer:
         out: list[Any] = []
         with self._lock:
             if self._closed:
-                raise RuntimeError("the re-orderer is closed")
+                raise StateError("the re-orderer is closed")
             uid = update_id(update)
             saved = self._save()
             if uid is None:

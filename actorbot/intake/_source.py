@@ -14,6 +14,8 @@ from typing import Any, Self
 
 import structlog
 
+from actorbot.errors import StateError
+
 log = structlog.get_logger("actorbot.source")
 
 
@@ -62,7 +64,7 @@ class QueueSource:
 
     def start(self) -> Self:
         if self._thread is not None:
-            raise RuntimeError("a QueueSource runs once")
+            raise StateError("a QueueSource runs once")
         self._thread = threading.Thread(target=self._run, name=self.name)
         self._thread.start()
         return self

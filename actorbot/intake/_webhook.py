@@ -160,7 +160,7 @@ class WebhookApp:
         self, feed: Feed, *, secret_token: str | None, max_body: int = DEFAULT_MAX_BODY
     ) -> None:
         if max_body < 1:
-            raise ValueError("max_body must be positive")
+            raise ConfigError("max_body must be positive")
         self._feed = feed
         self._secret = None if secret_token is None else _digest(secret_token.encode())
         self.max_body = max_body

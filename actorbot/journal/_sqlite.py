@@ -25,6 +25,7 @@ from typing import Any, Final, Literal
 
 import structlog
 
+from actorbot.errors import ConfigError, StateError
 from actorbot.journal._base import DeadLetter, Journal, Keep
 from actorbot.updates import update_id as update_id_of
 
@@ -78,7 +79,7 @@ class SqliteJournal(Journal):
     ) -> None:
         super().__init__()
         if synchronous not in ("NORMAL", "FULL"):
-            raise ValueError("synchronous must be 'NORMAL' or 'FULL'")
+            raise ConfigError("synchronous must be 'NORMAL' or 'FULL'")
         self.path = Path(path)
         self.synchronous = synchronous
         self.dedupe_window = dedupe_window
@@ -103,7 +104,7 @@ class SqliteJournal(Journal):
 
     def open(self) -> list[Any]:
         if self._db is not None:
-            raise RuntimeError("this journal is already open")
+            raise StateError("this journal is already open")
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={self.synchronous}")
@@ -298,7 +299,7 @@ class SqliteJournal(Journal):
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            raise RuntimeError("the journal is not open (the engine opens it at start)")
+            raise StateError("the journal is not open (the engine opens it at start)")
         return self._db
 
 

@@ -19,6 +19,7 @@ import structlog
 from structlog.typing import EventDict, ExcInfo, Processor, WrappedLogger
 
 from actorbot.api import redact
+from actorbot.errors import ConfigError
 
 LogFormat = Literal["console", "json"]
 LOG_FORMATS: Final = ("console", "json")
@@ -84,7 +85,7 @@ def _level_number(level: int | str) -> int:
         return level
     number = logging.getLevelName(level.upper())
     if not isinstance(number, int):
-        raise ValueError(f"unknown log level {level!r}")
+        raise ConfigError(f"unknown log level {level!r}")
     return number
 
 
@@ -103,7 +104,7 @@ def configure_logging(
     replaces the previous configuration. Returns the handler installed on the root logger.
     """
     if fmt not in LOG_FORMATS:
-        raise ValueError(f"log format must be one of {LOG_FORMATS}, not {fmt!r}")
+        raise ConfigError(f"log format must be one of {LOG_FORMATS}, not {fmt!r}")
     number = _level_number(level)
     out = stream if stream is not None else sys.stderr
     redactor = RedactSecrets(secrets)

@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, Self, cast
 
 from actorbot.engine import STATS, Stat
+from actorbot.errors import StateError
 from actorbot.intake import WSGIThreadServer
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ class MetricsServer:
 
     def start(self) -> Self:
         if self._server is not None:
-            raise RuntimeError("metrics server already started")
+            raise StateError("metrics server already started")
         app = _prometheus().make_wsgi_app(self.registry)
         self._server = WSGIThreadServer(app, self._host, self._port, name="actorbot-metrics")
         self._server.start()

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from actorbot import updates
+from actorbot.errors import ConfigError
 
 _SEPARATORS = re.compile(r"[\s,;]+")
 
@@ -43,7 +44,7 @@ def parse_ids(value: Any, name: str = "ids") -> frozenset[int]:
         elif isinstance(item, str) and item.strip().lstrip("-").isdigit():
             ids.add(int(item.strip()))
         else:
-            raise ValueError(f"{name}: not a user or chat id: {item!r}")
+            raise ConfigError(f"{name}: not a user or chat id: {item!r}")
     return frozenset(ids)
 
 

@@ -103,13 +103,13 @@ class Route:
 
     def __post_init__(self) -> None:
         if self.delivery not in DELIVERIES:
-            raise ValueError(f"delivery must be one of {DELIVERIES}, not {self.delivery!r}")
+            raise ConfigError(f"delivery must be one of {DELIVERIES}, not {self.delivery!r}")
         if not (isinstance(self.handler, type) and issubclass(self.handler, Handler)):
             raise TypeError(f"route handler must be a Handler subclass, not {self.handler!r}")
         if not callable(self.seed):
             raise TypeError(f"route seed must be callable, not {self.seed!r}")
         if self.idle_timeout is not None and self.idle_timeout <= 0:
-            raise ValueError("idle_timeout must be positive or None")
+            raise ConfigError("idle_timeout must be positive or None")
         if not self.name:
             object.__setattr__(self, "name", self.handler.__name__)
 
@@ -176,7 +176,7 @@ class Router(pykka.ThreadingActor):
     ) -> None:
         super().__init__()
         if not routes:
-            raise ValueError("at least one route is needed")
+            raise ConfigError("at least one route is needed")
         self.routes = routes
         self.runtime = runtime
         self.clock = clock

@@ -19,6 +19,8 @@ from typing import Any
 
 import structlog
 
+from actorbot.errors import StateError
+
 log = structlog.get_logger("actorbot.clock")
 
 
@@ -86,7 +88,7 @@ class Clock:
 
     def start(self) -> None:
         if self._thread is not None:
-            raise RuntimeError("clock already started")
+            raise StateError("clock already started")
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=self.name)
         self._thread.start()

@@ -49,6 +49,8 @@ from pykka import ActorDeadError, ActorRef, ThreadingFuture
 from pykka._envelope import Envelope
 from pykka.messages import _ActorStop
 
+from actorbot.errors import ConfigError, StateError
+
 if TYPE_CHECKING:
     from types import TracebackType
 
@@ -158,7 +160,7 @@ class ActorPool:
 
     def __init__(self, workers: int = 2, *, name: str = "actorbot-pool", throughput: int = 16):
         if workers < 1 or throughput < 1:
-            raise ValueError("workers and throughput must be at least 1")
+            raise ConfigError("workers and throughput must be at least 1")
         self.name = name
         self.throughput = throughput
         self._ready: queue.SimpleQueue[RuntimeActor | None] = queue.SimpleQueue()
@@ -183,7 +185,7 @@ class ActorPool:
 
     def init_actor(self, actor: RuntimeActor) -> None:
         if self._closed:
-            raise RuntimeError(f"{self!r} is shut down")
+            raise StateError(f"{self!r} is shut down")
         inbox = _Inbox(actor, self)
         actor.actor_inbox = inbox
         actor.actor_stopped = inbox  # type: ignore[assignment]
@@ -284,7 +286,7 @@ class RuntimeActor(pykka.Actor):
     def __init__(self, *_args: Any, **_kwargs: Any) -> None:
         runtime = type(self).runtime
         if runtime is None:
-            raise RuntimeError(
+            raise StateError(
                 f"{type(self).__name__} has no runtime: spawn it with runtime.spawn(cls, ...)"
             )
         self.actor_urn = f"urn:actorbot:{next(_urns)}"

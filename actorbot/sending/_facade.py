@@ -7,6 +7,7 @@ from typing import Any, Final
 from pykka import ActorRef
 
 from actorbot.api import method_spec
+from actorbot.errors import StateError
 from actorbot.sending._chat_methods import ChatMethods
 from actorbot.sending._future import CallFuture
 from actorbot.sending._sender import CallOptions, SenderHandle
@@ -49,7 +50,7 @@ class ChatSender(ChatMethods):
     def notify(self, tag: Any) -> ChatSender:
         """The same facade, whose calls report back to the handler as ``on_result``."""
         if self._owner is None:
-            raise RuntimeError("this sender has no actor to notify")
+            raise StateError("this sender has no actor to notify")
         return ChatSender(self._handle, self._chat_id, self._owner, tag, self._options)
 
     def options(self, *, coalesce: bool = False, retry_unsafe: bool = False) -> ChatSender:

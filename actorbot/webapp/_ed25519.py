@@ -14,6 +14,8 @@ import hashlib
 from collections.abc import Callable
 from typing import Final
 
+from actorbot.errors import ConfigError
+
 _P: Final = 2**255 - 19
 _L: Final = 2**252 + 27742317777372353535851937790883648493  # order of the base point
 _D: Final = -121665 * pow(121666, -1, _P) % _P
@@ -108,7 +110,7 @@ def _hash_int(*parts: bytes) -> int:
 
 def _expand(secret: bytes) -> tuple[int, bytes]:
     if len(secret) != 32:
-        raise ValueError("an Ed25519 secret key is 32 bytes")
+        raise ConfigError("an Ed25519 secret key is 32 bytes")
     h = hashlib.sha512(secret).digest()
     a = int.from_bytes(h[:32], "little")
     a = (a & ((1 << 254) - 8)) | (1 << 254)  # RFC 8032 §5.1.5 clamping
