@@ -11,9 +11,9 @@ Seed functions receive the whole Update and must not raise on odd input; the rou
 guards them (a raising seed function is logged and treated as ``None``). Write your own as
 a plain function, or wrap one with :func:`seed_function` to get that guard early.
 
-telepot's functions took a filter of *flavors* (``per_from_id(flavors=...)``) or chat
-*types* (``per_chat_id(types=...)``); the same parameters exist here, plus ``update_types``
-to limit any seed to some Update types.
+telepot's functions took a filter of chat *types* (``per_chat_id(types=...)``), kept
+here, and of telepot *flavors*, which are telepot's vocabulary (``actorbot.compat.telepot``
+has them): here ``update_types`` limits any seed to some Update types.
 """
 
 from __future__ import annotations
@@ -61,14 +61,11 @@ def _keyed(
     key: Callable[[Any], int | None],
     *,
     chat_types: frozenset[str] | None = None,
-    flavors: frozenset[str] | None = None,
     update_types: frozenset[str] | None = None,
     allow: Callable[[int], bool] | None = None,
 ) -> SeedFunction:
     def seed(update: Any) -> int | None:
         if update_types is not None and updates.update_type(update) not in update_types:
-            return None
-        if flavors is not None and updates.flavor(update) not in flavors:
             return None
         value = key(update)
         if value is None:
@@ -107,26 +104,21 @@ def per_chat_id_except(
                   allow=lambda v: v not in ids)
 
 
-def per_from_id(
-    flavors: str | Iterable[str] = ALL, *, update_types: str | Iterable[str] = ALL
-) -> SeedFunction:
-    """Seed = the user id (``from.id``), for updates of the given telepot ``flavors``."""
-    return _keyed(updates.user_id, flavors=_types(flavors), update_types=_types(update_types))
+def per_from_id(*, update_types: str | Iterable[str] = ALL) -> SeedFunction:
+    """Seed = the user id (``from.id``), for updates of the given ``update_types``."""
+    return _keyed(updates.user_id, update_types=_types(update_types))
 
 
 def per_from_id_in(
-    ids: Collection[int], flavors: str | Iterable[str] = ALL, *,
-    update_types: str | Iterable[str] = ALL,
+    ids: Collection[int], *, update_types: str | Iterable[str] = ALL
 ) -> SeedFunction:
-    return _keyed(updates.user_id, flavors=_types(flavors), update_types=_types(update_types),
-                  allow=ids.__contains__)
+    return _keyed(updates.user_id, update_types=_types(update_types), allow=ids.__contains__)
 
 
 def per_from_id_except(
-    ids: Collection[int], flavors: str | Iterable[str] = ALL, *,
-    update_types: str | Iterable[str] = ALL,
+    ids: Collection[int], *, update_types: str | Iterable[str] = ALL
 ) -> SeedFunction:
-    return _keyed(updates.user_id, flavors=_types(flavors), update_types=_types(update_types),
+    return _keyed(updates.user_id, update_types=_types(update_types),
                   allow=lambda v: v not in ids)
 
 
@@ -213,12 +205,12 @@ def per_application() -> SeedFunction:
     return seed
 
 
-def per_message(flavors: str | Iterable[str] = ALL) -> SeedFunction:
-    """An unhashable seed: a fresh handler for every update (of the given flavors)."""
-    allowed = _types(flavors)
+def per_message(*, update_types: str | Iterable[str] = ALL) -> SeedFunction:
+    """An unhashable seed: a fresh handler for every update (of the given types)."""
+    allowed = _types(update_types)
 
     def seed(update: Any) -> list[Any] | None:
-        return [] if allowed is None or updates.flavor(update) in allowed else None
+        return [] if allowed is None or updates.update_type(update) in allowed else None
 
     return seed
 

@@ -1,6 +1,6 @@
 """What a Telegram update is and whose it is: type, content, chat, user.
 
-The successor of telepot's ``flavor``/``glance``/``flance``, extended to every Update
+What telepot's ``glance`` told about a message, for every Update
 type of Bot API 10.1 (:data:`actorbot.api.API_VERSION`) and to what the next version adds
 (the ``subscription`` update, community service messages), so that a bot does not see
 them as unknown. Where each type carries its chat and user id comes from the
@@ -17,10 +17,10 @@ Which helpers take what:
 - a whole Update: :func:`update_type`, :func:`payload`, :func:`chat_id`,
   :func:`user_id`, :func:`sender_id`, :func:`chat_type`, :func:`thread_id`,
   :func:`business_connection_id`, :func:`glance`;
-- the inner object *or* a whole Update (as telepot took the inner object):
-  :func:`content_type`, :func:`flavor`, :func:`telepot_glance`, :func:`flance`.
-  A dict counts as an Update if it has ``update_id``, or if its only key is a known
-  update type.
+- the inner object *or* a whole Update: :func:`content_type`. A dict counts as an
+  Update if it has ``update_id``, or if its only key is a known update type.
+
+telepot's own vocabulary (flavors, its glance tuples) lives in ``actorbot.compat.telepot``.
 """
 
 from __future__ import annotations
@@ -29,12 +29,8 @@ import json
 from importlib import resources
 from typing import Any, Final, NamedTuple
 
-from actorbot.errors import ConfigError
-
 __all__ = [
     "CONTENT_TYPES",
-    "FLAVORS",
-    "TELEPOT_CONTENT_TYPES",
     "UNKNOWN",
     "UPDATE_TYPES",
     "Glance",
@@ -42,12 +38,10 @@ __all__ = [
     "chat_id",
     "chat_type",
     "content_type",
-    "flance",
-    "flavor",
     "glance",
     "payload",
+    "payload_type",
     "sender_id",
-    "telepot_glance",
     "thread_id",
     "update_id",
     "update_type",
@@ -58,7 +52,7 @@ _Keys = tuple[str, ...]
 _Paths = tuple[_Keys, ...]
 
 UNKNOWN: Final = "unknown"
-"""Update type and flavor of anything not recognised (e.g. a type newer than this code)."""
+"""Update type of anything not recognised (e.g. a type newer than this code)."""
 
 
 def _load_update_types() -> list[dict[str, Any]]:
@@ -158,66 +152,6 @@ by priority."""
 
 _CONTENT_RANK: Final = {name: rank for rank, name in enumerate(CONTENT_TYPES)}
 
-TELEPOT_CONTENT_TYPES: Final[tuple[str, ...]] = (
-    "text", "audio", "document", "game", "photo", "sticker", "video", "voice", "video_note",
-    "contact", "location", "venue", "new_chat_member", "left_chat_member", "new_chat_title",
-    "new_chat_photo", "delete_chat_photo", "group_chat_created", "supergroup_chat_created",
-    "channel_chat_created", "migrate_to_chat_id", "migrate_from_chat_id", "pinned_message",
-    "new_chat_members", "invoice", "successful_payment",
-)  # fmt: skip
-"""telepot 12.7's ``all_content_types``, in its order (a venue is "location" there)."""
-
-# (flavor, keys an inner object must have), first match wins. telepot 12.7's six rules
-# come in its order; the rest recognise newer objects by their required fields. Reaction
-# updates carry `message_id` too, so they are tested before "chat".
-_FLAVOR_SIGNATURES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
-    ("message_reaction", ("chat", "message_id", "old_reaction", "new_reaction")),
-    ("message_reaction_count", ("chat", "message_id", "reactions")),
-    ("chat", ("message_id",)),
-    ("callback_query", ("id", "chat_instance")),
-    ("inline_query", ("id", "query")),
-    ("chosen_inline_result", ("result_id",)),
-    ("shipping_query", ("id", "shipping_address")),
-    ("pre_checkout_query", ("id", "total_amount")),
-    ("callback_query", ("id", "from", "data")),  # legacy payloads without chat_instance
-    ("poll_answer", ("poll_id", "option_ids")),
-    ("poll", ("id", "question", "options")),
-    ("chat_member", ("chat", "old_chat_member", "new_chat_member")),
-    ("chat_join_request", ("chat", "from", "user_chat_id")),
-    ("chat_boost", ("chat", "boost")),
-    ("removed_chat_boost", ("chat", "boost_id", "remove_date")),
-    ("business_connection", ("id", "user", "user_chat_id")),
-    ("deleted_business_messages", ("business_connection_id", "chat", "message_ids")),
-    ("purchased_paid_media", ("from", "paid_media_payload")),
-    ("managed_bot", ("user", "bot")),
-    ("subscription", ("user", "invoice_payload", "state")),
-)
-# An Update's flavor is that of its payload's class: every Message is "chat" (as telepot
-# treated edited messages and channel posts) and both member updates are "chat_member".
-_FLAVOR_OF_CLASS: Final = {"Message": "chat", "ChatMemberUpdated": "chat_member"}
-_FLAVOR_OF_TYPE: Final[dict[str, str]] = {
-    t: _FLAVOR_OF_CLASS.get(c, t) for t, c in _PAYLOAD_CLASS.items()
-}
-_FLAVOR_OF_TYPE[UNKNOWN] = UNKNOWN
-
-FLAVORS: Final[tuple[str, ...]] = (*dict.fromkeys(_FLAVOR_OF_TYPE.values()),)
-"""Every flavor :func:`flavor` can infer, ``"unknown"`` included (plus telepot's events)."""
-
-# telepot 12.7's glance tuples: (short fields, fields `long=True` appends); "chat" also
-# starts with the content type. Flavors telepot did not know have no tuple.
-_TELEPOT_FIELDS: Final[dict[str, tuple[_Paths, _Paths]]] = {
-    "chat": (_compile(("chat.type", "chat.id")), _compile(("date", "message_id"))),
-    "callback_query": (_compile(("id", "from.id", "data")), ()),
-    "inline_query": (_compile(("id", "from.id", "query")), _compile(("offset",))),
-    "chosen_inline_result": (_compile(("result_id", "from.id", "query")), ()),
-    "shipping_query": (_compile(("id", "from.id", "invoice_payload")), ()),
-    "pre_checkout_query": (
-        _compile(("id", "from.id", "invoice_payload")),
-        _compile(("currency", "total_amount")),
-    ),
-}
-
-
 class Glance(NamedTuple):
     """Headline of one Update, for logging and routing decisions."""
 
@@ -268,6 +202,11 @@ def update_type(update: Any) -> str:
             if key in _KNOWN:
                 return key
     return UNKNOWN
+
+
+def payload_type(kind: str) -> str | None:
+    """The Bot API type of an update type's payload (``"message"`` -> ``"Message"``)."""
+    return _PAYLOAD_CLASS.get(kind)
 
 
 def payload(update: Any) -> Any:
@@ -393,79 +332,3 @@ def glance(update: Any) -> Glance:
         _first_int(update, _CHAT_PATHS[kind]),
         _first_int(update, _USER_PATHS[kind]),
     )
-
-
-def _flavor_of(inner: Any) -> str:
-    if not isinstance(inner, dict):
-        return UNKNOWN
-    for name, required in _FLAVOR_SIGNATURES:
-        if all(key in inner for key in required):
-            return name
-    if len(inner) == 1:  # telepot's events: {"_idle": {...}} has flavor "_idle"
-        (key,) = inner
-        if isinstance(key, str):
-            return key
-    return UNKNOWN
-
-
-def flavor(msg: Any) -> str:
-    """telepot's flavor of a message: "chat" (any Message), "callback_query",
-    "inline_query", "chosen_inline_result", "shipping_query", "pre_checkout_query",
-    and for newer objects their update type, except that ``my_chat_member`` and
-    ``chat_member`` are both "chat_member" (use :func:`update_type` to tell them apart).
-
-    Takes the inner object, as telepot did, or a whole Update. A single-key dict that
-    is no known object has its key as flavor (telepot's events); anything else is
-    ``"unknown"`` where telepot raised ``BadFlavor``.
-    """
-    kind, inner = _unwrap(msg)
-    return _flavor_of(inner) if kind is None else _FLAVOR_OF_TYPE[kind]
-
-
-def _telepot_glance(inner: Any, flavor: str, long: bool) -> tuple[Any, ...]:
-    fields = _TELEPOT_FIELDS.get(flavor)
-    if fields is None:
-        return ()
-    short, extra = fields
-    paths = short + extra if long else short
-    values = tuple(_get(inner, keys) for keys in paths)
-    if flavor != "chat":
-        return values
-    content: str | None = None
-    if isinstance(inner, dict):
-        content = next((k for k in TELEPOT_CONTENT_TYPES if k in inner), None)
-    return (content or _content_type(inner), *values)
-
-
-def telepot_glance(msg: Any, flavor: str | None = None, long: bool = False) -> tuple[Any, ...]:
-    """telepot 12.7's ``glance``: the headline tuple of a message of the given flavor.
-
-    - chat: ``(content_type, chat type, chat id)``, long adds ``(date, message_id)``;
-      the content type follows telepot's order (:data:`TELEPOT_CONTENT_TYPES`), then
-      :data:`CONTENT_TYPES` for contents telepot did not know;
-    - callback_query: ``(id, from id, data)``;
-    - inline_query: ``(id, from id, query)``, long adds ``(offset,)``;
-    - chosen_inline_result: ``(result_id, from id, query)``;
-    - shipping_query: ``(id, from id, invoice_payload)``;
-    - pre_checkout_query: ``(id, from id, invoice_payload)``, long adds
-      ``(currency, total_amount)``.
-
-    Values are passed through as received; a missing one is None (telepot raised
-    ``KeyError``). Flavors telepot did not have give ``()``: use :func:`glance`.
-    Takes the inner object or an Update; ``flavor`` defaults to :func:`flavor`'s answer.
-    An explicit ``flavor`` outside :data:`FLAVORS` raises ``ValueError`` (telepot's
-    ``BadFlavor``): that is a programming error, not bad input.
-    """
-    if flavor is not None and flavor not in FLAVORS:
-        raise ConfigError(f"unknown flavor {flavor!r}; expected one of {FLAVORS}")
-    kind, inner = _unwrap(msg)
-    if flavor is None:
-        flavor = _flavor_of(inner) if kind is None else _FLAVOR_OF_TYPE[kind]
-    return _telepot_glance(inner, flavor, long)
-
-
-def flance(msg: Any, long: bool = False) -> tuple[str, tuple[Any, ...]]:
-    """telepot's ``flance``: ``(flavor(msg), telepot_glance(msg, long=long))``."""
-    kind, inner = _unwrap(msg)
-    found = _flavor_of(inner) if kind is None else _FLAVOR_OF_TYPE[kind]
-    return found, _telepot_glance(inner, found, long)

@@ -1,4 +1,4 @@
-"""Seed functions: telepot's set and the new ones, over synthetic and real updates."""
+"""Seed functions: the telepot-shaped set and the new ones, over synthetic and real updates."""
 
 from __future__ import annotations
 
@@ -67,11 +67,18 @@ def test_in_and_except_variants() -> None:
     assert seeds.per_inline_from_id()(msg(5)) is None  # not an inline update
 
 
-def test_per_from_id_flavors() -> None:
-    assert seeds.per_from_id("chat")(msg(5)) == 7
-    assert seeds.per_from_id("chat")(callback(5)) is None
-    assert seeds.per_from_id(["callback_query"])(callback(5)) == 7
+def test_per_from_id_update_types() -> None:
+    assert seeds.per_from_id(update_types="message")(msg(5)) == 7
+    assert seeds.per_from_id(update_types="message")(callback(5)) is None
+    assert seeds.per_from_id(update_types=["callback_query"])(callback(5)) == 7
+    assert seeds.per_from_id_in({7}, update_types="inline_query")(msg(5)) is None
     assert seeds.per_from_id()(INLINE) == 9
+
+
+def test_per_message_update_types() -> None:
+    assert seeds.per_message()(INLINE) == []
+    assert seeds.per_message(update_types="message")(msg(5)) == []
+    assert seeds.per_message(update_types="message")(INLINE) is None
 
 
 def test_callback_query_origin() -> None:
@@ -100,7 +107,7 @@ def test_application_and_message_seeds() -> None:
     fresh = seeds.per_message()(msg(5))
     assert fresh == []
     assert not seeds.is_hashable(fresh)
-    assert seeds.per_message("inline_query")(msg(5)) is None
+    assert seeds.per_message(update_types="inline_query")(msg(5)) is None
 
 
 def test_is_hashable() -> None:

@@ -1,5 +1,5 @@
 """actorbot.updates against the vendored Bot API data: the update corpus and its expected
-answers (SOURCES.md), the routing data, the spec; then edge cases and telepot shapes."""
+answers (SOURCES.md), the routing data, the spec; then edge cases (telepot's: tests/compat)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ import pytest
 
 from actorbot.updates import (
     CONTENT_TYPES,
-    FLAVORS,
-    TELEPOT_CONTENT_TYPES,
     UNKNOWN,
     UPDATE_TYPES,
     Glance,
@@ -22,12 +20,10 @@ from actorbot.updates import (
     chat_id,
     chat_type,
     content_type,
-    flance,
-    flavor,
     glance,
     payload,
+    payload_type,
     sender_id,
-    telepot_glance,
     thread_id,
     update_id,
     update_type,
@@ -56,18 +52,14 @@ def test_corpus_answers_match_sources_table(row: Row) -> None:
 
 
 @pytest.mark.parametrize("row", ROWS)
-def test_corpus_payload_flavor_and_chat_type_agree(row: Row) -> None:
+def test_corpus_payload_and_chat_type_agree(row: Row) -> None:
     update = load(row.file)
     kind = update_type(update)
     if kind == UNKNOWN:
         assert payload(update) is None
         assert glance(update) == Glance(UNKNOWN, None, None, None, None)
-        assert flavor(update) == UNKNOWN
-        assert flance(update) == (UNKNOWN, ())
         return
     assert payload(update) is update[kind]
-    # The inner object alone (what telepot took) gives the same flavor as the Update.
-    assert flavor(update) == flavor(payload(update)) in FLAVORS
     # update_routing.json's private_chat_rule.
     cid, uid, ctype = chat_id(update), user_id(update), chat_type(update)
     assert (ctype is None) == (cid is None)
@@ -123,7 +115,8 @@ CORPUS_CONTENT = {
 def test_corpus_content_type(row: Row) -> None:
     update = load(row.file)
     expected = CORPUS_CONTENT.get(row.file)
-    assert (expected is not None) == (flavor(update) == "chat"), "CORPUS_CONTENT is incomplete"
+    is_message = payload_type(update_type(update)) == "Message"
+    assert (expected is not None) == is_message, "CORPUS_CONTENT is incomplete"
     assert content_type(update) == expected
     assert glance(update).content_type == expected
     if expected is not None:
@@ -233,9 +226,6 @@ def test_anything_that_is_not_an_update_is_unknown(junk: Any) -> None:
     for helper in (chat_id, user_id, sender_id, chat_type, thread_id, business_connection_id):
         assert helper(junk) is None
     assert content_type(junk) is None
-    assert flavor(junk) == UNKNOWN
-    assert flance(junk) == (UNKNOWN, ())
-    assert telepot_glance(junk) == ()
 
 
 def _msg(**fields: Any) -> dict[str, Any]:
@@ -338,110 +328,6 @@ def test_content_type_edge_cases() -> None:
     assert content_type({"update_id": 1, "poll": {"id": "p", "question": "?"}}) is None
     assert content_type({"message_id": 1, "dice": {}, "caption": "x", "entities": []}) == "dice"
     assert content_type({"message_id": 1, 7: "x", "unknown_new_field": {}}) is None
-
-
-# ---------------------------------------------------------------- flavors and telepot shapes
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("message_private_text.json", "chat"),
-        ("edited_channel_post.json", "chat"),
-        ("business_message.json", "chat"),
-        ("guest_message.json", "chat"),
-        ("callback_query_group.json", "callback_query"),
-        ("official_callback_query_inline_message.json", "callback_query"),  # no chat_instance
-        ("inline_query.json", "inline_query"),
-        ("chosen_inline_result.json", "chosen_inline_result"),
-        ("pre_checkout_query.json", "pre_checkout_query"),
-        ("poll_legacy_shape.json", "poll"),
-        ("poll_answer_user.json", "poll_answer"),
-        ("my_chat_member_bot_added_to_group.json", "chat_member"),
-        ("chat_member_banned.json", "chat_member"),
-        ("chat_join_request.json", "chat_join_request"),
-        ("chat_boost.json", "chat_boost"),
-        ("business_connection.json", "business_connection"),
-        ("deleted_business_messages.json", "deleted_business_messages"),
-        ("message_reaction_by_user.json", "message_reaction"),
-        ("message_reaction_count_channel.json", "message_reaction_count"),
-        ("purchased_paid_media.json", "purchased_paid_media"),
-        ("unknown_update_type.json", UNKNOWN),
-    ],
-)
-def test_flavor_of_update_and_of_inner_object(name: str, expected: str) -> None:
-    update = load(name)
-    assert flavor(update) == expected
-    if expected != UNKNOWN:
-        assert flavor(payload(update)) == expected
-        assert flavor({update_type(update): payload(update)}) == expected  # no update_id
-
-
-def test_flavor_of_objects_without_a_corpus_sample() -> None:
-    assert flavor({"id": "s", "from": {"id": 1}, "shipping_address": {}}) == "shipping_query"
-    assert flavor({"chat": {}, "boost_id": "b", "remove_date": 1, "source": {}}) == (
-        "removed_chat_boost"
-    )
-    assert flavor({"user": {"id": 1}, "bot": {"id": 2}}) == "managed_bot"
-    assert flavor({"user": {"id": 1}, "invoice_payload": "p", "state": "active"}) == (
-        "subscription"
-    )
-    assert flavor({"_idle": {"seconds": 10}}) == "_idle"  # telepot's events
-    assert flavor({1: "x"}) == UNKNOWN
-    assert flavor({"a": 1, "b": 2}) == UNKNOWN
-
-
-def test_telepot_glance_shapes() -> None:
-    msg = load("message_supergroup_text.json")["message"]
-    assert telepot_glance(msg) == ("text", "supergroup", -1009000000101)
-    assert telepot_glance(msg, long=True) == ("text", "supergroup", -1009000000101, 1767225700, 501)
-    query = load("callback_query_group.json")["callback_query"]
-    assert telepot_glance(query) == telepot_glance(query, long=True)
-    assert telepot_glance(query) == ("4381234567890123458", 7000000102, "plus")
-    inline = load("inline_query.json")
-    assert telepot_glance(inline) == ("2093847561029384756", 7000000101, "cats")
-    assert telepot_glance(inline, long=True) == ("2093847561029384756", 7000000101, "cats", "")
-    chosen = load("chosen_inline_result.json")
-    assert telepot_glance(chosen, long=True) == ("cat-1", 7000000101, "cats")
-    checkout = load("pre_checkout_query.json")
-    assert telepot_glance(checkout) == ("PCQexample0001", 7000000101, "order-123")
-    assert telepot_glance(checkout, long=True)[3:] == ("XTR", 250)
-    shipping = {"id": "s", "from": {"id": 3}, "invoice_payload": "p", "shipping_address": {}}
-    assert telepot_glance(shipping, long=True) == ("s", 3, "p")
-    # Raw values, as telepot returned them (this legacy query id is a number).
-    assert telepot_glance(load("official_inline_query.json"))[0] == 134567890097
-
-
-def test_telepot_content_types_follow_telepot_order() -> None:
-    assert telepot_glance(load("message_venue_with_location.json"))[0] == "location"
-    assert telepot_glance(load("message_group_new_chat_members.json"))[0] == "new_chat_member"
-    animation = {"message_id": 1, "chat": {"id": 1}, "animation": {}, "document": {}}
-    assert (content_type(animation), telepot_glance(animation)[0]) == ("animation", "document")
-    # Contents telepot did not know fall back to CONTENT_TYPES (telepot raised KeyError).
-    assert telepot_glance(load("message_supergroup_dice.json"))[0] == "dice"
-    assert set(TELEPOT_CONTENT_TYPES) - set(CONTENT_TYPES) == {"new_chat_member"}
-
-
-def test_telepot_glance_missing_values_and_flavors() -> None:
-    game = {"id": "q", "from": {"id": 1}, "chat_instance": "c", "game_short_name": "g"}
-    assert telepot_glance(game) == ("q", 1, None)  # telepot raised KeyError on "data"
-    assert telepot_glance(load("poll_closed.json")) == ()  # no telepot shape
-    assert telepot_glance(game, flavor="chat") == (None, None, None)
-    assert telepot_glance({"_idle": {}}) == ()
-    with pytest.raises(ValueError, match="unknown flavor"):
-        telepot_glance(game, flavor="callback")
-    assert "chat" in FLAVORS
-    assert UNKNOWN in FLAVORS
-
-
-def test_flance() -> None:
-    update = load("pre_checkout_query.json")
-    assert flance(update) == ("pre_checkout_query", ("PCQexample0001", 7000000101, "order-123"))
-    assert flance(update["pre_checkout_query"], long=True) == (
-        "pre_checkout_query",
-        ("PCQexample0001", 7000000101, "order-123", "XTR", 250),
-    )
-    assert flance(load("chat_boost.json")) == ("chat_boost", ())
 
 
 @pytest.mark.parametrize(("update", "expected"), [

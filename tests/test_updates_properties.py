@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from actorbot.updates import (
     CONTENT_TYPES,
-    FLAVORS,
     UNKNOWN,
     UPDATE_TYPES,
     Glance,
@@ -21,12 +20,9 @@ from actorbot.updates import (
     chat_id,
     chat_type,
     content_type,
-    flance,
-    flavor,
     glance,
     payload,
     sender_id,
-    telepot_glance,
     thread_id,
     update_type,
     user_id,
@@ -88,12 +84,6 @@ def check_everything(value: Any) -> None:
     assert seen == (kind, seen.content_type, found_type, chat_id(value), user_id(value))
     for content in (content_type(value), content_type(inner), seen.content_type):
         assert content is None or content in CONTENT_TYPES
-    found_flavor = flavor(value)
-    assert isinstance(found_flavor, str)
-    assert isinstance(telepot_glance(value, long=True), tuple)
-    for name in FLAVORS:
-        assert isinstance(telepot_glance(value, flavor=name), tuple)
-    assert flance(value)[0] == found_flavor
 
 
 @given(JSONISH)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from actorbot import updates as _updates
 from actorbot.compat.telepot import (
+    _flavor,
     api,
     delegate,
     exception,
@@ -68,24 +68,24 @@ __all__ = [
 
 chat_flavors = ["chat"]
 inline_flavors = ["inline_query", "chosen_inline_result"]
-all_content_types = list(_updates.TELEPOT_CONTENT_TYPES)
+all_content_types = list(_flavor.TELEPOT_CONTENT_TYPES)
 
 
 def flavor(msg: Any) -> str:
     """``chat``, ``callback_query``, ``inline_query``, ``chosen_inline_result``,
     ``shipping_query``, ``pre_checkout_query`` (newer objects: their update type), or an
     event's single key; ``BadFlavor`` for anything else."""
-    found = _updates.flavor(msg)
-    if found == _updates.UNKNOWN:
+    found = _flavor.flavor(msg)
+    if found == "unknown":
         raise BadFlavor(msg)
     return found
 
 
 def glance(msg: Any, flavor: str = "chat", long: bool = False) -> tuple[Any, ...]:
     """telepot's headline tuple of a message of ``flavor`` (``chat``: ``(content_type,
-    chat_type, chat_id)``, long adds ``(date, message_id)``; see ``telepot_glance``)."""
+    chat_type, chat_id)``, long adds ``(date, message_id)``; see ``_flavor.glance``)."""
     try:
-        return _updates.telepot_glance(msg, flavor, long)
+        return _flavor.glance(msg, flavor, long)
     except ValueError:
         raise BadFlavor(flavor) from None
 

@@ -15,13 +15,13 @@ from typing import Any
 
 from actorbot.api import Client
 from actorbot.compat.telepot import _calls, api, helper
+from actorbot.compat.telepot._flavor import flavor as _flavor
 from actorbot.compat.telepot._listen import Listener, Microphone
 from actorbot.compat.telepot._runtime import Loop
 from actorbot.compat.telepot.exception import translate
 from actorbot.errors import TelegramError as _ActorbotError
 from actorbot.intake import Polling, Reorderer
 from actorbot.routing import Route
-from actorbot.updates import flavor as _flavor
 
 Handle = Callable[[Any], Any] | dict[Any, Any] | None
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import structlog
 
+from actorbot.compat.telepot._flavor import flavor as _flavor
 from actorbot.compat.telepot.exception import BadFlavor, StopListening, WaitTooLong
-from actorbot.updates import flavor as _flavor
 
 __all__ = [
     "call",

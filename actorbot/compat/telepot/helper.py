@@ -23,6 +23,7 @@ from typing import Any
 import structlog
 
 from actorbot.compat.telepot import _calls
+from actorbot.compat.telepot._flavor import flavor as _flavor
 from actorbot.compat.telepot._listen import Listener, Microphone
 from actorbot.compat.telepot._runtime import Loop
 from actorbot.compat.telepot._schedule import EventScheduler
@@ -31,7 +32,6 @@ from actorbot.compat.telepot.exception import (
     IdleTerminate,
     StopListening,
 )
-from actorbot.updates import flavor as _flavor
 
 __all__ = [
     "Administrator",
