@@ -56,6 +56,7 @@ __all__ = [
     "flavor_router",
     "fleece",
     "glance",
+    "glance2",
     "helper",
     "inline_flavors",
     "is_event",
@@ -66,28 +67,31 @@ __all__ = [
     "peel",
 ]
 
-chat_flavors = ["chat"]
+chat_flavors = [_flavor.NORMAL]
 inline_flavors = ["inline_query", "chosen_inline_result"]
 all_content_types = list(_flavor.TELEPOT_CONTENT_TYPES)
 
 
 def flavor(msg: Any) -> str:
-    """``chat``, ``callback_query``, ``inline_query``, ``chosen_inline_result``,
-    ``shipping_query``, ``pre_checkout_query`` (newer objects: their update type), or an
-    event's single key; ``BadFlavor`` for anything else."""
+    """``normal`` (any Message; 12.7 said ``chat``), ``callback_query``, ``inline_query``,
+    ``chosen_inline_result``, ``shipping_query``, ``pre_checkout_query`` (newer objects:
+    their update type), or an event's single key; ``BadFlavor`` for anything else."""
     found = _flavor.flavor(msg)
     if found == "unknown":
         raise BadFlavor(msg)
     return found
 
 
-def glance(msg: Any, flavor: str = "chat", long: bool = False) -> tuple[Any, ...]:
-    """telepot's headline tuple of a message of ``flavor`` (``chat``: ``(content_type,
+def glance(msg: Any, flavor: str = _flavor.NORMAL, long: bool = False) -> tuple[Any, ...]:
+    """telepot's headline tuple of a message of ``flavor`` (``normal``: ``(content_type,
     chat_type, chat_id)``, long adds ``(date, message_id)``; see ``_flavor.glance``)."""
     try:
         return _flavor.glance(msg, flavor, long)
     except ValueError:
         raise BadFlavor(flavor) from None
+
+
+glance2 = glance  # telepot 6's older name
 
 
 def flance(msg: Any, long: bool = False) -> tuple[str, tuple[Any, ...]]:
@@ -130,4 +134,4 @@ def message_identifier(msg: dict[str, Any]) -> tuple[Any, ...]:
 
 def flavor_router(routing_table: dict[Any, Any]) -> Any:
     """A function routing a message to ``routing_table[flavor(msg)]``."""
-    return helper.Router(flavor, routing_table).route
+    return helper.Router(flavor, _flavor.routing_table(routing_table)).route

@@ -15,7 +15,9 @@ from typing import Any
 
 from actorbot.api import Client
 from actorbot.compat.telepot import _calls, api, helper
+from actorbot.compat.telepot._flavor import NORMAL as _NORMAL
 from actorbot.compat.telepot._flavor import flavor as _flavor
+from actorbot.compat.telepot._flavor import routing_table
 from actorbot.compat.telepot._listen import Listener, Microphone
 from actorbot.compat.telepot._runtime import Loop
 from actorbot.compat.telepot.exception import translate
@@ -63,7 +65,7 @@ class Bot:
 
     def _on_flavor(self, msg: Any) -> Any:
         kind = _flavor(msg)
-        return getattr(self, "on_chat_message" if kind == "chat" else f"on_{kind}")(msg)
+        return getattr(self, "on_chat_message" if kind == _NORMAL else f"on_{kind}")(msg)
 
     # -- Bot API methods ---------------------------------------------------------------
 
@@ -110,7 +112,7 @@ class Bot:
         if handle is None:
             return self.handle
         if isinstance(handle, dict):
-            return helper.Router(_flavor, handle).route
+            return helper.Router(_flavor, routing_table(handle)).route
         return handle
 
     def _routes(self, handle: Handle) -> Callable[[Loop], list[Route]]:

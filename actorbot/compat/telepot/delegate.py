@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from actorbot.compat.telepot._flavor import canonical
 from actorbot.compat.telepot._flavor import flavor as _flavor
 from actorbot.compat.telepot.exception import BadFlavor, StopListening, WaitTooLong
 
@@ -47,7 +48,6 @@ __all__ = [
 log = structlog.get_logger("actorbot.compat.telepot")
 
 Seeder = Callable[[Any], Any]
-_CHAT_INLINE = ("chat", "inline_query", "chosen_inline_result")
 _INLINE = ("inline_query", "chosen_inline_result")
 
 
@@ -56,6 +56,10 @@ def _flavor_of(msg: Any) -> str:
     if found == "unknown":
         raise BadFlavor(msg)
     return found
+
+
+def _of_flavors(msg: Any, flavors: Any) -> bool:
+    return flavors == "all" or _flavor_of(msg) in {canonical(f) for f in flavors}
 
 
 def _none_on_miss(fn: Seeder) -> Seeder:
@@ -95,23 +99,24 @@ def per_chat_id_except(s: Collection[Any], types: Any = "all") -> Seeder:
 def _from_seeder(flavors: Any, keep: Callable[[Any], bool]) -> Seeder:
     def seed(msg: Any) -> Any:
         user = msg["from"]["id"]
-        if (flavors == "all" or _flavor_of(msg) in flavors) and keep(user):
+        if _of_flavors(msg, flavors) and keep(user):
             return user
         return None
 
     return _none_on_miss(seed)
 
 
-def per_from_id(flavors: Any = _CHAT_INLINE) -> Seeder:
-    """Seed = ``msg['from']['id']``, for messages of the given flavors."""
+def per_from_id(flavors: Any = "all") -> Seeder:
+    """Seed = ``msg['from']['id']``, for messages of the given flavors (6.3: all of them;
+    12.7 limited the default to chat and inline flavors)."""
     return _from_seeder(flavors, lambda _id: True)
 
 
-def per_from_id_in(s: Collection[Any], flavors: Any = _CHAT_INLINE) -> Seeder:
+def per_from_id_in(s: Collection[Any], flavors: Any = "all") -> Seeder:
     return _from_seeder(flavors, lambda user: user in s)
 
 
-def per_from_id_except(s: Collection[Any], flavors: Any = _CHAT_INLINE) -> Seeder:
+def per_from_id_except(s: Collection[Any], flavors: Any = "all") -> Seeder:
     return _from_seeder(flavors, lambda user: user not in s)
 
 
@@ -134,8 +139,7 @@ def per_application() -> Seeder:
 
 def per_message(flavors: Any = "all") -> Seeder:
     """An unhashable seed (``[]``): a new delegate for every message of the flavors."""
-    return _none_on_miss(lambda msg: [] if flavors == "all" or _flavor_of(msg) in flavors
-                         else None)
+    return _none_on_miss(lambda msg: [] if _of_flavors(msg, flavors) else None)
 
 
 def per_event_source_id(event_space: Any) -> Seeder:

@@ -23,6 +23,7 @@ from typing import Any
 import structlog
 
 from actorbot.compat.telepot import _calls
+from actorbot.compat.telepot._flavor import NORMAL, canonical
 from actorbot.compat.telepot._flavor import flavor as _flavor
 from actorbot.compat.telepot._listen import Listener, Microphone
 from actorbot.compat.telepot._runtime import Loop
@@ -55,7 +56,7 @@ __all__ = [
 
 log = structlog.get_logger("actorbot.compat.telepot")
 
-_CHAT_AND_INLINE = ("chat", "inline_query", "chosen_inline_result")
+_INLINE = ("inline_query", "chosen_inline_result")
 
 
 class _Bound:
@@ -156,7 +157,7 @@ class DefaultRouterMixin:
 
     def _by_hook(self, msg: Any) -> Any:
         kind = _safe_flavor(msg)
-        hook = getattr(self, "on_chat_message" if kind == "chat" else f"on_{kind}", None)
+        hook = getattr(self, "on_chat_message" if kind == NORMAL else f"on_{kind}", None)
         if hook is None:
             log.debug("telepot.no_hook", flavor=kind, handler=type(self).__name__)
             return None
@@ -353,7 +354,8 @@ class UserHandler(UserContext, _Handler):
         if flavors == "all":
             self.listener.capture(from__id=self.user_id)
         else:
-            self.listener.capture(_=lambda m: _flavor(m) in flavors, from__id=self.user_id)
+            wanted = {canonical(f) for f in flavors}
+            self.listener.capture(_=lambda m: _flavor(m) in wanted, from__id=self.user_id)
         if include_callback_query:
             self.listener.capture(message__chat__id=self.user_id)
         self._setup(timeout, event_space)
@@ -364,7 +366,7 @@ class InlineUserHandler(UserHandler):
 
     def __init__(self, seed_tuple: tuple[Any, Any, Any], timeout: float | None = None,
                  **kwargs: Any) -> None:
-        kwargs["flavors"] = _CHAT_AND_INLINE[1:]
+        kwargs["flavors"] = _INLINE
         super().__init__(seed_tuple, timeout, **kwargs)
 
 

@@ -32,8 +32,10 @@ EVENT = {"_alarm": {"source": {"space": 3, "id": -5}}}
     (d.per_chat_id_in({1}), CHAT, None),
     (d.per_chat_id_except({-5}), CHAT, None),
     (d.per_from_id(), CHAT, 7),
-    (d.per_from_id(), CALLBACK, None),  # telepot's default flavors: chat and inline
-    (d.per_from_id(flavors="all"), CALLBACK, 7),
+    (d.per_from_id(), CALLBACK, 7),  # 6.3: every message with a `from` (12.7: not these)
+    (d.per_from_id(flavors=["chat", "inline_query"]), CALLBACK, None),
+    (d.per_from_id(flavors=["chat"]), CHAT, 7),  # 12.7's name for "normal"
+    (d.per_from_id(flavors=["normal"]), CHAT, 7),
     (d.per_from_id_in({7}), INLINE, 7),
     (d.per_from_id_except({7}), INLINE, None),
     (d.per_inline_from_id(), INLINE, 7),
@@ -74,10 +76,12 @@ def test_pair_producers_add_seeders_and_keyword_arguments() -> None:
 
 
 def test_glance_flavor_flance_shapes() -> None:
-    assert telepot.flavor(CHAT) == "chat"
+    assert telepot.flavor(CHAT) == "normal"
     assert telepot.flavor(CALLBACK) == "callback_query"
     assert telepot.glance(CHAT) == ("text", "group", -5)
     assert telepot.glance(CHAT, long=True) == ("text", "group", -5, 0, 1)
+    assert telepot.glance(CHAT, flavor="normal") == telepot.glance2(CHAT) == ("text", "group", -5)
+    assert telepot.flance(CHAT) == ("normal", ("text", "group", -5))
     assert telepot.flance(INLINE, long=True) == ("inline_query", ("q", 7, "x", ""))
     assert telepot.flance(CALLBACK) == ("callback_query", ("c", 7, "d"))
     assert telepot.fleece(EVENT) == ("_alarm", EVENT["_alarm"])

@@ -46,10 +46,10 @@ def test_flavor_and_glance_never_raise(value: Any) -> None:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("message_private_text.json", "chat"),
-        ("edited_channel_post.json", "chat"),
-        ("business_message.json", "chat"),
-        ("guest_message.json", "chat"),
+        ("message_private_text.json", "normal"),
+        ("edited_channel_post.json", "normal"),
+        ("business_message.json", "normal"),
+        ("guest_message.json", "normal"),
         ("callback_query_group.json", "callback_query"),
         ("official_callback_query_inline_message.json", "callback_query"),  # no chat_instance
         ("inline_query.json", "inline_query"),
@@ -112,25 +112,35 @@ def test_telepot_glance_shapes() -> None:
     assert glance(load("official_inline_query.json"))[0] == 134567890097
 
 
-def test_telepot_content_types_follow_telepot_order() -> None:
+def test_telepot_content_types_follow_telepot_6_3() -> None:
     assert glance(load("message_venue_with_location.json"))[0] == "location"
-    assert glance(load("message_group_new_chat_members.json"))[0] == "new_chat_member"
+    # 6.3's names for what Telegram renamed since (new_chat_member(s), left_chat_member).
+    assert glance(load("message_group_new_chat_members.json"))[0] == "new_chat_participant"
+    assert glance(load("message_group_left_chat_member.json"))[0] == "left_chat_participant"
+    for field in ("new_chat_participant", "new_chat_member", "new_chat_members"):
+        assert glance({"message_id": 1, "chat": {"id": 1}, field: {}})[0] == (
+            "new_chat_participant")
+    assert glance({"message_id": 1, "chat": {"id": 1}, "left_chat_member": {}})[0] == (
+        "left_chat_participant")
     animation = {"message_id": 1, "chat": {"id": 1}, "animation": {}, "document": {}}
     assert (content_type(animation), glance(animation)[0]) == ("animation", "document")
     # Contents telepot did not know fall back to CONTENT_TYPES (telepot raised KeyError).
     assert glance(load("message_supergroup_dice.json"))[0] == "dice"
-    assert set(TELEPOT_CONTENT_TYPES) - set(CONTENT_TYPES) == {"new_chat_member"}
+    assert set(TELEPOT_CONTENT_TYPES) - set(CONTENT_TYPES) == {
+        "new_chat_participant", "left_chat_participant"}
 
 
 def test_telepot_glance_missing_values_and_flavors() -> None:
     game = {"id": "q", "from": {"id": 1}, "chat_instance": "c", "game_short_name": "g"}
     assert glance(game) == ("q", 1, None)  # telepot raised KeyError on "data"
     assert glance(load("poll_closed.json")) == ()  # no telepot shape
-    assert glance(game, flavor="chat") == (None, None, None)
+    assert glance(game, flavor="normal") == (None, None, None)
+    assert glance(game, flavor="chat") == (None, None, None)  # 12.7's name for "normal"
     assert glance({"_idle": {}}) == ()
     with pytest.raises(ValueError, match="unknown flavor"):
         glance(game, flavor="callback")
-    assert "chat" in FLAVORS
+    assert "normal" in FLAVORS
+    assert "chat" not in FLAVORS
     assert UNKNOWN in FLAVORS
 
 
