@@ -1,8 +1,10 @@
 """telepot's camelCase method signatures, and how their arguments become today's Bot API call.
 
-telepot 12.7's methods keep their positional parameter order; methods newer than telepot
-take their required parameters positionally, in the spec's order. Arguments telepot
-accepted are brought up to date: message identifiers are split, namedtuples become
+Methods telepot 6.3 had keep 6.3's positional parameter order (where 12.7 inserted
+``disable_notification``, ``caption``, ``parse_mode``... it wins, as 6.3 programs pass
+``reply_to_message_id`` and ``reply_markup`` positionally); the rest keep 12.7's; methods
+newer than telepot take their required parameters positionally, in the spec's order.
+Arguments telepot accepted are brought up to date: message identifiers are split, namedtuples become
 dicts, ``(filename, file)`` tuples become uploads, and parameters the Bot API replaced
 since (``reply_to_message_id``, ``disable_web_page_preview``, ``switch_pm_text``,
 ``thumb``, ``png_sticker``, ``restrictChatMember``'s flags) are rewritten, as are the
@@ -18,24 +20,21 @@ from actorbot.api import METHODS, InputFile, method_spec
 
 _SIGNATURES: Final[dict[str, str]] = {
     "getMe": "",
-    "sendMessage": "chat_id text parse_mode disable_web_page_preview disable_notification "
-                   "reply_to_message_id reply_markup",
+    # telepot 6.3's order
+    "sendMessage": "chat_id text parse_mode disable_web_page_preview reply_to_message_id "
+                   "reply_markup",
+    "sendPhoto": "chat_id photo caption reply_to_message_id reply_markup",
+    "sendAudio": "chat_id audio duration performer title reply_to_message_id reply_markup",
+    "sendDocument": "chat_id document reply_to_message_id reply_markup",
+    "sendSticker": "chat_id sticker reply_to_message_id reply_markup",
+    "sendVideo": "chat_id video duration caption reply_to_message_id reply_markup",
+    "sendVoice": "chat_id voice duration reply_to_message_id reply_markup",
+    "sendLocation": "chat_id latitude longitude reply_to_message_id reply_markup",
+    # telepot 12.7's order
     "forwardMessage": "chat_id from_chat_id message_id disable_notification",
-    "sendPhoto": "chat_id photo caption parse_mode disable_notification reply_to_message_id "
-                 "reply_markup",
-    "sendAudio": "chat_id audio caption parse_mode duration performer title "
-                 "disable_notification reply_to_message_id reply_markup",
-    "sendDocument": "chat_id document caption parse_mode disable_notification "
-                    "reply_to_message_id reply_markup",
-    "sendVideo": "chat_id video duration width height caption parse_mode supports_streaming "
-                 "disable_notification reply_to_message_id reply_markup",
-    "sendVoice": "chat_id voice caption parse_mode duration disable_notification "
-                 "reply_to_message_id reply_markup",
     "sendVideoNote": "chat_id video_note duration length disable_notification "
                      "reply_to_message_id reply_markup",
     "sendMediaGroup": "chat_id media disable_notification reply_to_message_id",
-    "sendLocation": "chat_id latitude longitude live_period disable_notification "
-                    "reply_to_message_id reply_markup",
     "editMessageLiveLocation": "msg_identifier latitude longitude reply_markup",
     "stopMessageLiveLocation": "msg_identifier reply_markup",
     "sendVenue": "chat_id latitude longitude title address foursquare_id disable_notification "
@@ -79,7 +78,6 @@ _SIGNATURES: Final[dict[str, str]] = {
     "editMessageCaption": "msg_identifier caption parse_mode reply_markup",
     "editMessageReplyMarkup": "msg_identifier reply_markup",
     "deleteMessage": "msg_identifier",
-    "sendSticker": "chat_id sticker disable_notification reply_to_message_id reply_markup",
     "getStickerSet": "name",
     "uploadStickerFile": "user_id png_sticker",
     "createNewStickerSet": "user_id name title png_sticker emojis contains_masks mask_position",
@@ -204,7 +202,11 @@ def _replaced(params: dict[str, Any]) -> None:
 
 def _per_method(method: str, params: dict[str, Any]) -> None:
     """Methods whose parameters changed shape since telepot, rewritten in place."""
-    if method == "restrictChatMember" and "permissions" not in params:
+    if method == "sendVoice" and "audio" in params:  # telepot 6.3's name
+        params.setdefault("voice", params.pop("audio"))
+    elif method == "setWebhook":
+        params.setdefault("url", "")  # 6.3's setWebhook(): an empty url cancels the webhook
+    elif method == "restrictChatMember" and "permissions" not in params:
         flags: dict[str, Any] = {k: params.pop(k) for k in _PERMISSIONS if k in params}
         media = params.pop("can_send_media_messages", None)
         if media is not None:

@@ -40,7 +40,11 @@ class TelepotException(Exception):
 
 
 class BadFlavor(TelepotException):
-    """A message of no flavor telepot knows."""
+    """A message of no flavor telepot knows.
+
+    Its text names the offender's type and keys only: it is logged when a handler lets it
+    through, and message text is never logged (``offender`` still has the whole object).
+    """
 
     def __init__(self, offender: Any) -> None:
         super().__init__(offender)
@@ -48,6 +52,17 @@ class BadFlavor(TelepotException):
     @property
     def offender(self) -> Any:
         return self.args[0]
+
+    def __str__(self) -> str:
+        offender = self.offender
+        if isinstance(offender, dict):
+            return f"no flavor for a dict with keys {sorted(map(str, offender))}"
+        if isinstance(offender, str):
+            return f"no such flavor: {offender[:40]!r}"
+        return f"no flavor for a {type(offender).__name__}"
+
+    def __repr__(self) -> str:
+        return f"BadFlavor({self})"
 
 
 class BadHTTPResponse(TelepotException, InvalidResponse):
@@ -94,7 +109,19 @@ class IdleTerminate(WaitTooLong):
 
 
 class StopListening(TelepotException):
-    """A handler asked to close (``self.close()``), or the bot is stopping: a normal exit."""
+    """A handler asked to close (``self.close(code, reason)``), or the bot is stopping: a
+    normal exit. ``code`` and ``reason`` are what ``close`` was given (telepot 6.3)."""
+
+    def __init__(self, code: Any = None, reason: Any = None) -> None:
+        super().__init__(code, reason)
+
+    @property
+    def code(self) -> Any:
+        return self.args[0]
+
+    @property
+    def reason(self) -> Any:
+        return self.args[1]
 
 
 class TelegramError(TelepotException, ApiError):

@@ -32,6 +32,7 @@ from actorbot.compat.telepot.exception import (
     BadFlavor,
     IdleTerminate,
     StopListening,
+    WaitTooLong,
 )
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "Sender",
     "UserContext",
     "UserHandler",
+    "WaitTooLong",
     "openable",
 ]
 
@@ -241,11 +243,11 @@ def _on_close(self: Any, ex: BaseException) -> None:
               reason=type(ex).__name__)
 
 
-def _close(self: Any, *args: Any) -> None:
+def _close(self: Any, code: Any = None, reason: Any = None) -> None:
     """Close this delegate (``close()``, ``close(code, reason)`` or ``close(exception)``)."""
-    if args and isinstance(args[0], BaseException):
-        raise args[0]
-    raise StopListening(*args)
+    if isinstance(code, BaseException):
+        raise code
+    raise StopListening(code, reason)
 
 
 def _listener(self: Any) -> Listener:
@@ -259,6 +261,14 @@ def openable(cls: type[Any]) -> type[Any]:
         if getattr(cls, name, None) is None:
             setattr(cls, name, fn)
     return cls
+
+
+def _field(msg: Any, key: str, default: Any) -> Any:
+    """``msg[key]['id']`` (the chat or the sender of a handler's first message), else
+    ``default``."""
+    inner = msg.get(key) if isinstance(msg, dict) else None
+    found = inner.get("id") if isinstance(inner, dict) else None
+    return default if found is None else found
 
 
 def _scheduler_of(bot: Any, event_space: Any, source_id: Any) -> EventScheduler | None:
@@ -324,8 +334,10 @@ class ChatHandler(ChatContext, _Handler):
         event_space: Any = None,
         **_kw: Any,
     ) -> None:
-        bot, _initial_msg, seed = seed_tuple
-        ChatContext.__init__(self, bot, seed)
+        bot, initial_msg, seed = seed_tuple
+        # 6.3: the initial message's chat, whatever the seed (per_from_id in a group);
+        # a callback query routed here by its chat has none: the seed is that chat.
+        ChatContext.__init__(self, bot, seed, _field(initial_msg, "chat", seed))
         self.listener.capture(chat__id=self.chat_id)
         if callback_query:  # telepot 8: callback queries from the private chat's user
             self.listener.capture(_=lambda m: _flavor(m) == "callback_query",
@@ -349,8 +361,8 @@ class UserHandler(UserContext, _Handler):
         event_space: Any = None,
         **_kw: Any,
     ) -> None:
-        bot, _initial_msg, seed = seed_tuple
-        UserContext.__init__(self, bot, seed)
+        bot, initial_msg, seed = seed_tuple
+        UserContext.__init__(self, bot, seed, _field(initial_msg, "from", seed))
         if flavors == "all":
             self.listener.capture(from__id=self.user_id)
         else:
@@ -371,58 +383,70 @@ class InlineUserHandler(UserHandler):
 
 
 class Answerer:
-    """Answers inline queries off the handler thread, at most one computation per user.
+    """Answers inline queries on a thread per query, at most one answer in the works per user.
 
-    A query arriving while the user's previous one is being computed supersedes it: the
-    stale result is never sent, and the newest query is computed next (telepot started a
-    thread per query and could still send a superseded answer).
+    telepot 6.3's ``Answerer(bot, compute_function)`` + ``answer(inline_query)`` and 12.7's
+    ``Answerer(bot)`` + ``answer(inline_query, compute_fn, *args, **kwargs)`` both work.
+    A newer query from the same user supersedes the older one at once: its computation
+    starts right away, and the older one's result is never sent (a computation cannot be
+    interrupted; it is left to finish and its result dropped, as telepot did).
     """
 
-    def __init__(self, bot: Any) -> None:
+    def __init__(self, bot: Any, compute_function: Callable[..., Any] | None = None) -> None:
         self._bot = bot
+        self._compute = compute_function
         self._lock = threading.Lock()
-        self._latest: dict[Any, tuple[Any, Callable[[], Any]]] = {}
-        self._workers: dict[Any, threading.Thread] = {}
+        self._latest: dict[Any, object] = {}  # user -> the token of their newest query
+        self._workers: set[threading.Thread] = set()
 
-    def answer(self, inline_query: dict[str, Any], compute_fn: Callable[..., Any],
+    def answer(self, inline_query: dict[str, Any], compute_fn: Callable[..., Any] | None = None,
                *compute_args: Any, **compute_kwargs: Any) -> None:
-        """Compute ``compute_fn(*args, **kwargs)`` and answer ``inline_query`` with it.
+        """Compute the answer to ``inline_query`` on a new thread and send it, unless a
+        newer query from the same user came meanwhile.
 
-        The result is a list of results, a tuple ``(results, *answerInlineQuery args)``
-        or a dict of ``answerInlineQuery`` keyword arguments.
+        Without ``compute_fn``, the constructor's ``compute_function(inline_query)`` is
+        used. The result is a list of results, a tuple ``(results, *answerInlineQuery
+        args)`` or a dict of ``answerInlineQuery`` keyword arguments.
         """
+        if compute_fn is None:
+            if self._compute is None:
+                raise TypeError("answer() needs a compute function: Answerer(bot, fn) or "
+                                "answer(inline_query, fn)")
+            job = functools.partial(self._compute, inline_query)
+        else:
+            job = functools.partial(compute_fn, *compute_args, **compute_kwargs)
         user = inline_query["from"]["id"]
-        job = functools.partial(compute_fn, *compute_args, **compute_kwargs)
+        token = object()
+        worker = threading.Thread(target=self._work, args=(user, token, inline_query, job),
+                                  name="telepot-answerer")
         with self._lock:
-            self._latest[user] = (inline_query, job)
-            if user in self._workers:
-                return  # the running worker picks it up next
-            worker = threading.Thread(target=self._work, args=(user,),
-                                      name="telepot-answerer")
-            self._workers[user] = worker
+            self._latest[user] = token
+            self._workers.add(worker)
         loop = getattr(self._bot, "loop", None)  # made before message_loop(): look it up now
         if isinstance(loop, Loop):
             loop.track(self)  # bot.stop() joins the computations under way
         worker.start()
 
-    def _work(self, user: Any) -> None:
-        while True:
-            with self._lock:
-                taken = self._latest.pop(user, None)
-                if taken is None:
-                    del self._workers[user]
-                    return
-            query, job = taken
-            try:
-                answer = job()
-                with self._lock:
-                    if user in self._latest:  # superseded while computing
-                        log.debug("telepot.answer_superseded", query_id=query["id"])
-                        continue
+    def _current(self, user: Any, token: object) -> bool:
+        with self._lock:
+            return self._latest.get(user) is token
+
+    def _work(self, user: Any, token: object, query: dict[str, Any],
+              job: Callable[[], Any]) -> None:
+        try:
+            answer = job()
+            if self._current(user, token):
                 self._send(query["id"], answer)
-            except Exception as exc:  # one failed answer must not stop the worker
-                log.error("telepot.answer_failed", error=f"{type(exc).__name__}: {exc}",
-                          exc_info=exc)
+            else:
+                log.debug("telepot.answer_superseded", query_id=query["id"])
+        except Exception as exc:  # one failed answer must not stop the others
+            log.error("telepot.answer_failed", error=f"{type(exc).__name__}: {exc}",
+                      exc_info=exc)
+        finally:
+            with self._lock:
+                self._workers.discard(threading.current_thread())
+                if self._latest.get(user) is token:
+                    del self._latest[user]
 
     def _send(self, query_id: Any, answer: Any) -> None:
         if isinstance(answer, list):
@@ -434,10 +458,16 @@ class Answerer:
         else:
             raise ValueError("Invalid answer format")
 
+    @property
+    def busy(self) -> bool:
+        """Whether a computation is under way."""
+        with self._lock:
+            return bool(self._workers)
+
     def join(self, timeout: float | None = None) -> None:
         """Wait for the computations under way (for tests and shutdown)."""
         with self._lock:
-            workers = list(self._workers.values())
+            workers = list(self._workers)
         for worker in workers:
             worker.join(timeout)
 
