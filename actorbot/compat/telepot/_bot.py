@@ -9,7 +9,9 @@ and after, they go straight to the Bot API.
 
 from __future__ import annotations
 
+import itertools
 import queue
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -19,11 +21,12 @@ from actorbot.compat.telepot._flavor import NORMAL as _NORMAL
 from actorbot.compat.telepot._flavor import flavor as _flavor
 from actorbot.compat.telepot._flavor import routing_table
 from actorbot.compat.telepot._listen import Listener, Microphone
-from actorbot.compat.telepot._runtime import Loop
-from actorbot.compat.telepot.exception import translate
+from actorbot.compat.telepot._runtime import Loop, reorderer
+from actorbot.compat.telepot.exception import BadFlavor, translate
 from actorbot.errors import TelegramError as _ActorbotError
-from actorbot.intake import Polling, Reorderer
+from actorbot.intake import Polling
 from actorbot.routing import Route
+from actorbot.updates import UPDATE_TYPES
 
 Handle = Callable[[Any], Any] | dict[Any, Any] | None
 
@@ -146,7 +149,7 @@ class Bot:
                               allowed_updates=allowed_updates)
         orderer = None
         if source is not None and ordered:
-            orderer = Reorderer(loop.engine.feed, clock=loop.engine.clock, max_hold=maxhold)
+            orderer = reorderer(loop.engine, maxhold)
         if run_forever:
             if isinstance(run_forever, str):
                 print(run_forever)  # telepot's documented behaviour
@@ -193,6 +196,28 @@ class DelegatorBot(SpeakerBot):
     def __init__(self, token: str, delegation_patterns: list[Any], **options: Any) -> None:
         super().__init__(token, **options)
         self._patterns = [tuple(p) for p in delegation_patterns]
+        self._handle_lock = threading.Lock()
+        self._synthetic_ids = itertools.count(-1, -1)
+
+    def handle(self, msg: Any) -> None:
+        """Delegate ``msg`` (a message, as telepot passed them) as the message loop does.
+
+        telepot 6.3 let a program with its own webhook call this directly: the first call
+        starts a message loop without polling, which stops with the main thread or
+        :meth:`stop`. The Update made around ``msg`` gets a negative ``update_id``, so it
+        can never be taken for one of Telegram's.
+        """
+        kind = _flavor(msg)
+        key = "message" if kind == _NORMAL else kind
+        if key not in UPDATE_TYPES:
+            raise BadFlavor(msg)
+        with self._handle_lock:
+            loop = self._loop
+            if loop is None or loop.engine.status == "stopped":
+                loop = self._new_loop(None, polling=False)
+                loop.start(watch=True)
+            update = {"update_id": next(self._synthetic_ids), key: msg}
+        loop.feed(update)
 
     def _routes(self, handle: Handle) -> Callable[[Loop], list[Route]]:
         if handle is not None:

@@ -7,7 +7,8 @@ newer than telepot take their required parameters positionally, in the spec's or
 Arguments telepot accepted are brought up to date: message identifiers are split, namedtuples become
 dicts, ``(filename, file)`` tuples become uploads, and parameters the Bot API replaced
 since (``reply_to_message_id``, ``disable_web_page_preview``, ``switch_pm_text``,
-``thumb``, ``png_sticker``, ``restrictChatMember``'s flags) are rewritten, as are the
+``thumb``, ``png_sticker``, ``restrictChatMember``'s flags, inline results'
+``message_text`` and ``thumb_url``) are rewritten, as are the
 two renamed methods (``kickChatMember``, ``getChatMembersCount``).
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from actorbot.api import METHODS, InputFile, method_spec
+from actorbot.compat.telepot._legacy import modern_result
 
 _SIGNATURES: Final[dict[str, str]] = {
     "getMe": "",
@@ -176,6 +178,11 @@ def _media(item: Any) -> Any:
     return out
 
 
+def _result(item: Any) -> Any:
+    converted = jsonable(item)
+    return modern_result(converted) if isinstance(converted, dict) else converted
+
+
 def _sticker(params: dict[str, Any]) -> dict[str, Any]:
     sticker = {"sticker": upload(params.pop("png_sticker")), "format": "static",
                "emoji_list": [params.pop("emojis", None) or "\N{WHITE SMILING FACE}"],
@@ -223,6 +230,8 @@ def _per_method(method: str, params: dict[str, Any]) -> None:
         params["stickers"] = [_sticker(params)]
     elif method == "sendMediaGroup" and isinstance(params.get("media"), list | tuple):
         params["media"] = [_media(m) for m in params["media"]]
+    elif method == "answerInlineQuery" and isinstance(params.get("results"), list | tuple):
+        params["results"] = [_result(r) for r in params["results"]]
 
 
 def modernize(method: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -37,8 +37,9 @@ from actorbot.compat.telepot._schedule import EventScheduler
 from actorbot.compat.telepot.exception import StopListening
 from actorbot.engine import Engine, Handling
 from actorbot.handlers import Handler
-from actorbot.intake import Polling
+from actorbot.intake import Polling, Reorderer
 from actorbot.routing import Route
+from actorbot.updates import update_id
 
 if TYPE_CHECKING:
     from actorbot.compat.telepot._bot import Bot
@@ -52,6 +53,7 @@ MESSAGE_KEYS: Final = ("message", "edited_message", "channel_post", "edited_chan
 """The Update types telepot 12 delivered (in its order); others are not routed."""
 
 JOIN_TIMEOUT: Final = 5.0
+MAX_JUMP: Final = 10_000  # update_ids further back than this start a new sequence
 _STOP: Final = object()
 
 
@@ -164,6 +166,9 @@ class _DelegateShell(_Shell):
     def _hand(self, msg: Any, *, spawn: bool) -> None:
         run = self._delegate
         if run is not None:
+            # A startable that is not a thread may read messages elsewhere (a listener of
+            # the bot's microphone): as in telepot, one alive when msg came has it.
+            claimed = run.foreign_alive()
             outcome = run.feed.offer(msg)
             if outcome is Outcome.TAKEN:
                 self._reap()
@@ -174,6 +179,11 @@ class _DelegateShell(_Shell):
                 return
             run.join(JOIN_TIMEOUT)  # it ended without taking msg: as telepot, start anew
             self._delegate = None
+            if claimed:
+                log.debug("telepot.delegate_ended", route=self.context.route,
+                          seed=repr(self.seed), taken="unknown")
+                self.close()  # the next message gets a new shell, and a new delegate
+                return
         if spawn:
             self._delegate = self._start(msg)
             self._reap()
@@ -262,6 +272,10 @@ class _Run:
             raise TypeError("Delegate does not have the required methods, is not callable, "
                             "and is not a valid tuple.")
 
+    def foreign_alive(self) -> bool:
+        """Whether this is a startable that is not a thread, and it is alive."""
+        return self._foreign is not None and bool(self._foreign.is_alive())
+
     def start(self, on_end: Callable[[], None]) -> None:
         if self._foreign is not None:  # we cannot hear it end: the feed asks is_alive()
             self.feed.watch(self._foreign.is_alive)  # the feed its listeners already read
@@ -307,6 +321,42 @@ class _Run:
     def stop(self, timeout: float) -> None:
         self.feed.close()
         self.join(timeout)
+
+
+# -- ordered sources -----------------------------------------------------------------------
+
+
+class _DropLate:
+    """The Reorderer's sink for ordered telepot sources: an update older than one already
+    handed on is discarded, as telepot did once ``maxhold`` had expired (the Reorderer
+    itself releases it out of order). A jump back of more than ``max_jump`` is a new
+    sequence, as for the Reorderer, not a late update."""
+
+    def __init__(self, feed: Callable[[list[Any]], object], max_jump: int) -> None:
+        self._feed = feed
+        self._max_jump = max_jump
+        self._last: int | None = None  # the largest update_id handed on
+
+    def __call__(self, batch: list[Any]) -> None:
+        last = self._last
+        fresh: list[Any] = []
+        for update in batch:
+            uid = update_id(update)
+            if uid is not None and last is not None and last - self._max_jump <= uid < last:
+                log.warning("telepot.late_update_discarded", update_id=uid, after=last)
+                continue
+            fresh.append(update)
+            if uid is not None:
+                last = uid if last is None or uid > last or uid < last - self._max_jump else last
+        if fresh:
+            self._feed(fresh)  # may raise: the Reorderer then undoes, and so do we
+        self._last = last
+
+
+def reorderer(engine: Engine, maxhold: float) -> Reorderer:
+    """A re-orderer feeding ``engine`` with telepot's semantics (late updates discarded)."""
+    sink = _DropLate(engine.feed, MAX_JUMP)
+    return Reorderer(sink, clock=engine.clock, max_hold=maxhold, max_jump=MAX_JUMP)
 
 
 # -- the loop ------------------------------------------------------------------------------
@@ -485,4 +535,4 @@ class Loop:
             return iter(list(self._shells))
 
 
-__all__ = ["MESSAGE_KEYS", "DelegateBot", "Loop", "dictify", "message_of"]
+__all__ = ["MESSAGE_KEYS", "DelegateBot", "Loop", "dictify", "message_of", "reorderer"]

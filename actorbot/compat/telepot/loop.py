@@ -3,15 +3,15 @@
 ``MessageLoop`` polls with the engine's poller; the webhook classes hand what ``feed``
 gets to :meth:`actorbot.Engine.feed`. ``OrderedWebhook`` (and an ordered ``source=``
 queue) first restores ``update_id`` order with :class:`actorbot.intake.Reorderer`, holding an
-update up to ``maxhold`` seconds for a missing earlier one; unlike telepot, an update
-that comes later still is handled (out of order), not discarded.
+update up to ``maxhold`` seconds for a missing earlier one; as in telepot, an update that
+comes after its hold expired (after a larger ``update_id`` was handled) is discarded.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from actorbot.compat.telepot._runtime import dictify
+from actorbot.compat.telepot._runtime import dictify, reorderer
 from actorbot.intake import Reorderer
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class Webhook:
     def _start(self, maxhold: float) -> Reorderer | None:
         if self._ordered:
             engine = self._loop.engine
-            self._orderer = Reorderer(engine.feed, clock=engine.clock, max_hold=maxhold)
+            self._orderer = reorderer(engine, maxhold)
         return self._orderer
 
     def run_as_thread(self, maxhold: float = 3) -> None:

@@ -18,9 +18,10 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from actorbot.compat.telepot._legacy import modern_result
 from actorbot.compat.telepot._types import API_VERSION, TYPES, UNIONS
 
-__all__ = ["API_VERSION", "convert"]
+__all__ = ["API_VERSION", "convert", "namedtuple"]
 
 _ALIASES = {"ReplyKeyboardHide": "ReplyKeyboardRemove"}
 _classes: dict[str, type[Any]] = {}
@@ -41,6 +42,21 @@ def convert(type_name: str, value: Any) -> Any:
     if type_name in TYPES:
         return _class(type_name)(**value)
     return value
+
+
+def namedtuple(data: Any, type: str) -> Any:
+    """telepot 6.3's ``namedtuple(dict, 'Message')``: ``data`` as that type's namedtuple.
+
+    ``'Update[]'`` (a list of that type) and ``'PhotoSize[][]'`` convert lists, as 6.3's
+    list types did. An unknown type name raises ``ValueError``.
+    """
+    name, depth = type, 0
+    while name.endswith("[]"):
+        name, depth = name[:-2], depth + 1
+    name = _ALIASES.get(name, name)
+    if name not in TYPES and name not in UNIONS:
+        raise ValueError(f"unknown Bot API type {type!r}")
+    return convert("[" * depth + name + "]" * depth, data)
 
 
 def _union(name: str, **fields: Any) -> Any:
@@ -76,10 +92,13 @@ def _build(name: str, fields: tuple[tuple[str, str, Any], ...]) -> type[Any]:
     base = collections.namedtuple(name, names, defaults=[d for _f, _k, d in fields])  # type: ignore[misc]
     kinds = {f: k for f, k, _d in fields if k}
     known = frozenset(names)
+    legacy = name.startswith("InlineQueryResult")  # 6.3's message_text, thumb_url
 
     def __new__(cls: type[Any], **kwargs: Any) -> Any:  # noqa: N807
         if "from" in kwargs:
             kwargs["from_"] = kwargs.pop("from")
+        if legacy:
+            kwargs = modern_result(kwargs)
         unexpected = set(kwargs) - known
         if unexpected:
             warnings.warn(f"{name}: unexpected fields {', '.join(sorted(unexpected))} "
