@@ -100,6 +100,7 @@ RENAMED: Final[dict[str, str]] = {
     "kickChatMember": "banChatMember",
     "getChatMembersCount": "getChatMemberCount",
 }
+_ACTIONS: Final = {"upload_audio": "upload_voice", "record_audio": "record_voice"}  # Bot API 5.0
 _IDENTIFIERS: Final = ("msg_identifier", "game_message_identifier")
 _MEDIA_FLAGS: Final = ("can_send_audios", "can_send_documents", "can_send_photos",
                        "can_send_videos", "can_send_video_notes", "can_send_voice_notes")
@@ -211,6 +212,8 @@ def _per_method(method: str, params: dict[str, Any]) -> None:
     """Methods whose parameters changed shape since telepot, rewritten in place."""
     if method == "sendVoice" and "audio" in params:  # telepot 6.3's name
         params.setdefault("voice", params.pop("audio"))
+    elif method == "sendChatAction" and params.get("action") in _ACTIONS:
+        params["action"] = _ACTIONS[params["action"]]
     elif method == "setWebhook":
         params.setdefault("url", "")  # 6.3's setWebhook(): an empty url cancels the webhook
     elif method == "restrictChatMember" and "permissions" not in params:
@@ -245,4 +248,8 @@ def modernize(method: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]
     spec = method_spec(method)
     files = spec.file_params if spec is not None else ()
     out = {k: upload(v) if k in files else jsonable(v) for k, v in params.items()}
+    markup = out.get("reply_markup")
+    if isinstance(markup, dict) and "hide_keyboard" in markup:  # telepot 6.3's name
+        markup = {("remove_keyboard" if k == "hide_keyboard" else k): v for k, v in markup.items()}
+        out["reply_markup"] = markup
     return RENAMED.get(method, method), out
