@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from actorbot.api import METHODS, InputFile, method_spec
-from actorbot.compat.telepot._legacy import modern_result
+from actorbot.compat.telepot._legacy import modern_markup, modern_result
 
 _SIGNATURES: Final[dict[str, str]] = {
     "getMe": "",
@@ -248,8 +248,6 @@ def modernize(method: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]
     spec = method_spec(method)
     files = spec.file_params if spec is not None else ()
     out = {k: upload(v) if k in files else jsonable(v) for k, v in params.items()}
-    markup = out.get("reply_markup")
-    if isinstance(markup, dict) and "hide_keyboard" in markup:  # telepot 6.3's name
-        markup = {("remove_keyboard" if k == "hide_keyboard" else k): v for k, v in markup.items()}
-        out["reply_markup"] = markup
+    if isinstance(out.get("reply_markup"), dict):
+        out["reply_markup"] = modern_markup(out["reply_markup"])
     return RENAMED.get(method, method), out

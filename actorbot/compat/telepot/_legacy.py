@@ -1,9 +1,10 @@
-"""Inline query results as telepot 6.3 wrote them, in today's fields.
+"""Objects as telepot 6.3 wrote them, in today's fields: inline query results, keyboards.
 
 Bot API 1.x results carried their message as ``message_text`` (with ``parse_mode`` and
 ``disable_web_page_preview``) and thumbnails as ``thumb_*``; Telegram now rejects a result
 without ``input_message_content`` where one is needed and ignores ``thumb_url``. Both
-the namedtuple constructors and ``answerInlineQuery`` pass results through here.
+the namedtuple constructors and ``answerInlineQuery`` pass results through here. And
+``{'hide_keyboard': True}`` is today's ``{'remove_keyboard': True}``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["modern_result"]
+__all__ = ["modern_fields", "modern_markup", "modern_result"]
 
 _TEXT_FIELDS: Final = ("message_text", "parse_mode", "disable_web_page_preview")
 _THUMB_FIELDS: Final = {
@@ -46,3 +47,17 @@ def modern_result(fields: Mapping[str, Any]) -> dict[str, Any]:
     else:
         out.pop("disable_web_page_preview", None)
     return out
+
+
+def modern_markup(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A reply markup with 6.3's ``hide_keyboard`` as today's ``remove_keyboard``."""
+    return {("remove_keyboard" if k == "hide_keyboard" else k): v for k, v in fields.items()}
+
+
+def modern_fields(type_name: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a ``type_name`` namedtuple being made, with 6.3's names moved."""
+    if type_name.startswith("InlineQueryResult"):
+        return modern_result(fields)
+    if type_name == "ReplyKeyboardRemove":
+        return modern_markup(fields)
+    return dict(fields)

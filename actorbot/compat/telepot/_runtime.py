@@ -210,7 +210,8 @@ class _DelegateShell(_Shell):
             self.close()
             return None
         run.start(lambda: _tell(ref, _RunEnded(run)))
-        feed.settle()  # the first message is handled once the delegate waits for more
+        if not run.foreign:  # one we cannot hear may never wait: see _hand
+            feed.settle()  # the first message is handled once the delegate waits for more
         return run
 
 
@@ -271,6 +272,11 @@ class _Run:
         else:
             raise TypeError("Delegate does not have the required methods, is not callable, "
                             "and is not a valid tuple.")
+
+    @property
+    def foreign(self) -> bool:
+        """Whether this is a startable that is not a thread (we cannot hear it end)."""
+        return self._foreign is not None
 
     def foreign_alive(self) -> bool:
         """Whether this is a startable that is not a thread, and it is alive."""

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from actorbot.compat.telepot._legacy import modern_result
+from actorbot.compat.telepot._legacy import modern_fields
 from actorbot.compat.telepot._types import API_VERSION, TYPES, UNIONS
 
 __all__ = ["API_VERSION", "convert", "namedtuple"]
@@ -92,13 +92,11 @@ def _build(name: str, fields: tuple[tuple[str, str, Any], ...]) -> type[Any]:
     base = collections.namedtuple(name, names, defaults=[d for _f, _k, d in fields])  # type: ignore[misc]
     kinds = {f: k for f, k, _d in fields if k}
     known = frozenset(names)
-    legacy = name.startswith("InlineQueryResult")  # 6.3's message_text, thumb_url
 
     def __new__(cls: type[Any], **kwargs: Any) -> Any:  # noqa: N807
         if "from" in kwargs:
             kwargs["from_"] = kwargs.pop("from")
-        if legacy:
-            kwargs = modern_result(kwargs)
+        kwargs = modern_fields(name, kwargs)
         unexpected = set(kwargs) - known
         if unexpected:
             warnings.warn(f"{name}: unexpected fields {', '.join(sorted(unexpected))} "
