@@ -1,11 +1,13 @@
 """telepot on actorbot: ``import telepot`` becomes ``from actorbot.compat import telepot``.
 
-The same names, signatures and return shapes as telepot 12.7 (and the older spellings
-telepot 6-8 programs use: ``notifyOnMessage``, ``downloadFile``, ``capture(**criteria)``,
-``ChatHandler(seed_tuple, timeout)``), running on actorbot's engine: a router of handler
-actors per seed, a sender that keeps Telegram's rate limits and per-chat order, and a
-graceful stop. Unlike telepot, a delegate that goes idle as a message arrives loses
-nothing, each chat's messages are handled in order, and an idle close is not an error.
+The same names, signatures and return shapes as telepot 6.3 (``notifyOnMessage``,
+``downloadFile``, ``capture(**criteria)``, ``ChatHandler(seed_tuple, timeout)``, the
+``normal`` flavor, 6.3's positional order), and telepot 12.7's where they do not conflict
+(``message_loop``, ``MessageLoop``, ``on_chat_message``...), running on actorbot's
+engine: a router of handler actors per seed, a sender that keeps Telegram's rate limits
+and per-chat order, and a graceful stop. Unlike telepot, a delegate that goes idle as a
+message arrives loses nothing, each chat's messages are handled in order, and an idle
+close is not an error.
 
 Submodules, as in telepot: ``helper``, ``delegate``, ``namedtuple``, ``loop``,
 ``exception``, ``filtering``; ``api`` sets where bots connect (e.g. a fake Bot API in

@@ -1,10 +1,10 @@
 """telepot's ``Bot``, ``SpeakerBot`` and ``DelegatorBot`` on actorbot's client and engine.
 
-Every camelCase Bot API method exists (telepot 12.7's with their positional order,
-newer ones with their required parameters positional) and returns the decoded result,
-raising telepot's exceptions. While the bot's message loop runs, calls go through the
-engine's sender (rate limits, retries, per-chat order) and wait for their result; before
-and after, they go straight to the Bot API.
+Every camelCase Bot API method exists (telepot's with their positional order, 6.3's where
+12.7 changed it; newer ones with their required parameters positional) and returns the
+decoded result, raising telepot's exceptions. While the bot's message loop runs, calls go
+through the engine's sender (rate limits, retries, per-chat order) and wait for their
+result; before and after, they go straight to the Bot API.
 """
 
 from __future__ import annotations
