@@ -100,7 +100,7 @@ RENAMED: Final[dict[str, str]] = {
     "kickChatMember": "banChatMember",
     "getChatMembersCount": "getChatMemberCount",
 }
-_ACTIONS: Final = {"upload_audio": "upload_voice", "record_audio": "record_voice"}  # Bot API 5.0
+_ACTIONS: Final = {"upload_audio": "upload_voice", "record_audio": "record_voice"}  # renamed
 _IDENTIFIERS: Final = ("msg_identifier", "game_message_identifier")
 _MEDIA_FLAGS: Final = ("can_send_audios", "can_send_documents", "can_send_photos",
                        "can_send_videos", "can_send_video_notes", "can_send_voice_notes")

@@ -1,6 +1,6 @@
 """Objects as telepot 6.3 wrote them, in today's fields: inline query results, keyboards.
 
-Bot API 1.x results carried their message as ``message_text`` (with ``parse_mode`` and
+In 2016 (telepot 6.3) results carried their message as ``message_text`` (with ``parse_mode`` and
 ``disable_web_page_preview``) and thumbnails as ``thumb_*``; Telegram now rejects a result
 without ``input_message_content`` where one is needed and ignores ``thumb_url``. Both
 the namedtuple constructors and ``answerInlineQuery`` pass results through here. And
