@@ -17,8 +17,8 @@ Which helpers take what:
 - a whole Update: :func:`update_type`, :func:`payload`, :func:`chat_id`,
   :func:`user_id`, :func:`sender_id`, :func:`chat_type`, :func:`thread_id`,
   :func:`business_connection_id`, :func:`glance`;
-- the inner object *or* a whole Update: :func:`content_type`. A dict counts as an
-  Update if it has ``update_id``, or if its only key is a known update type.
+- the inner object *or* a whole Update: :func:`content_type`, :func:`unwrap`. A dict
+  counts as an Update if it has ``update_id``, or if its only key is a known update type.
 
 telepot's own vocabulary (flavors, its glance tuples) lives in ``actorbot.compat.telepot``.
 """
@@ -43,6 +43,7 @@ __all__ = [
     "payload_type",
     "sender_id",
     "thread_id",
+    "unwrap",
     "update_id",
     "update_type",
     "user_id",
@@ -298,8 +299,9 @@ def _content_type(msg: Any) -> str | None:
     return None if best is None else CONTENT_TYPES[best]
 
 
-def _unwrap(obj: Any) -> tuple[str | None, Any]:
-    """(update type, inner object) of an Update, or (None, obj) for anything else."""
+def unwrap(obj: Any) -> tuple[str | None, Any]:
+    """(update type, inner object) of an Update, or (None, obj) for anything else (an
+    inner object already): for helpers that take either, as telepot's did."""
     if isinstance(obj, dict) and (
         "update_id" in obj or (len(obj) == 1 and next(iter(obj)) in _KNOWN)
     ):
@@ -315,7 +317,7 @@ def content_type(msg: Any) -> str | None:
     Takes a Message or an Update; None if it is not a Message (no ``message_id``, or an
     Update of another type) or carries no known content (e.g. an inaccessible message).
     """
-    kind, inner = _unwrap(msg)
+    kind, inner = unwrap(msg)
     if kind is not None and kind not in _MESSAGE_TYPES:
         return None
     return _content_type(inner)

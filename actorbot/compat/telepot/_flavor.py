@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from actorbot.errors import ConfigError
-from actorbot.updates import UNKNOWN, UPDATE_TYPES, content_type, payload_type, update_type
+from actorbot.updates import UNKNOWN, UPDATE_TYPES, content_type, payload_type, unwrap
 
 __all__ = ["FLAVORS", "NORMAL", "TELEPOT_CONTENT_TYPES", "canonical", "flavor", "glance",
            "routing_table"]
@@ -75,7 +75,6 @@ _OF_TYPE: Final[dict[str, str]] = {
     t: _OF_CLASS.get(payload_type(t) or "", t) for t in UPDATE_TYPES
 }
 _OF_TYPE[UNKNOWN] = UNKNOWN
-_KNOWN: Final = frozenset(UPDATE_TYPES)
 
 FLAVORS: Final[tuple[str, ...]] = (*dict.fromkeys(_OF_TYPE.values()),)
 """Every flavor :func:`flavor` can infer, ``"unknown"`` included (plus telepot's events)."""
@@ -130,16 +129,6 @@ def _get(obj: Any, keys: tuple[str, ...]) -> Any:
     return obj
 
 
-def _unwrap(obj: Any) -> tuple[str | None, Any]:
-    """(update type, inner object) of an Update, or (None, obj) for anything else."""
-    if isinstance(obj, dict) and (
-        "update_id" in obj or (len(obj) == 1 and next(iter(obj)) in _KNOWN)
-    ):
-        kind = update_type(obj)
-        return kind, None if kind == UNKNOWN else obj[kind]
-    return None, obj
-
-
 def _flavor_of(inner: Any) -> str:
     if not isinstance(inner, dict):
         return UNKNOWN
@@ -156,7 +145,7 @@ def _flavor_of(inner: Any) -> str:
 def flavor(msg: Any) -> str:
     """telepot's flavor of a message or Update, ``"unknown"`` where telepot raised
     ``BadFlavor``; ``my_chat_member`` and ``chat_member`` are both "chat_member"."""
-    kind, inner = _unwrap(msg)
+    kind, inner = unwrap(msg)
     return _flavor_of(inner) if kind is None else _OF_TYPE[kind]
 
 
@@ -170,7 +159,7 @@ def glance(msg: Any, flavor: str | None = None, long: bool = False) -> tuple[Any
     flavor = canonical(flavor)
     if flavor is not None and flavor not in FLAVORS:
         raise ConfigError(f"unknown flavor {flavor!r}; expected one of {FLAVORS}")
-    kind, inner = _unwrap(msg)
+    kind, inner = unwrap(msg)
     if flavor is None:
         flavor = _flavor_of(inner) if kind is None else _OF_TYPE[kind]
     fields = _FIELDS.get(flavor)

@@ -14,6 +14,7 @@ from actorbot.compat import telepot
 from actorbot.compat.telepot import delegate as d
 from actorbot.compat.telepot.namedtuple import InlineQueryResultArticle, namedtuple
 from actorbot.testing import FakeBotApi
+from tests.compat.telepot.test_runtime import Echo
 from tests.helpers import eventually
 
 TOKEN = "123456:TEST-token"
@@ -124,16 +125,6 @@ def test_chat_handler_per_user_replies_to_the_chat_of_the_first_message(
 
 
 # -- DelegatorBot.handle(msg), called directly --------------------------------------------
-
-
-class Echo(telepot.helper.ChatHandler):
-    def __init__(self, seed_tuple: Any, timeout: float) -> None:
-        super().__init__(seed_tuple, timeout)
-        self._count = 0
-
-    def on_message(self, msg: dict[str, Any]) -> None:
-        self._count += 1
-        self.sender.sendMessage(f"{self._count}:{msg['text']}")
 
 
 def test_delegator_bot_handle_called_directly_delegates_in_order(
