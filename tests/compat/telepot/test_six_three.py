@@ -13,6 +13,7 @@ import structlog
 from actorbot.compat import telepot
 from actorbot.compat.telepot import delegate as d
 from actorbot.compat.telepot.namedtuple import InlineQueryResultArticle, namedtuple
+from actorbot.runtime import ManualClock
 from actorbot.testing import FakeBotApi
 from tests.compat.telepot.test_runtime import Echo
 from tests.helpers import eventually
@@ -151,6 +152,7 @@ class Busy:
     """Alive for a while without reading its listener, as a 6.3 delegate may be."""
 
     made: ClassVar[list[str]] = []
+    checks: ClassVar[int] = 0  # is_alive() calls: the shell asks only once a message came
 
     def __init__(self, seed_tuple: Any) -> None:
         self.bot, msg, self.chat_id = seed_tuple
@@ -164,6 +166,7 @@ class Busy:
         BUSY.append(self)
 
     def is_alive(self) -> bool:
+        Busy.checks += 1
         return self._thread.is_alive()
 
 
@@ -174,6 +177,7 @@ def test_a_startable_alive_when_a_message_comes_is_not_given_a_second_delegate(
     telegram: FakeBotApi,
 ) -> None:
     Busy.made = []
+    Busy.checks = 0
     BUSY.clear()
     bot = telepot.DelegatorBot(TOKEN, [(d.per_chat_id(), Busy)])
     bot.notifyOnMessage()
@@ -181,16 +185,20 @@ def test_a_startable_alive_when_a_message_comes_is_not_given_a_second_delegate(
         telegram.inject_message(1, "a")
         eventually(lambda: len(BUSY) == 1, 10, "the first delegate")
         telegram.inject_message(1, "b")  # arrives while it is alive: it is the delegate's
+        # The shell found it alive (first check) and waits for it to take b or end.
+        eventually(lambda: Busy.checks >= 2, 10, "the shell to hand b over")
+        BUSY[0].go.set()
         loop = bot.loop
         assert loop is not None
-        eventually(lambda: loop.engine.stats()["routed"] >= 2, 10, "b routed")
-        BUSY[0].go.set()
         eventually(lambda: loop.engine.stats()["handlers_alive"] == 0, 10, "its shell closes")
         telegram.inject_message(1, "c")  # after it ended: a new delegate
         eventually(lambda: len(BUSY) == 2, 10, "the second delegate")
         BUSY[1].go.set()
     finally:
         assert bot.stop()
+        for busy in BUSY:
+            busy.go.set()
+            busy._thread.join(10)
     assert Busy.made == ["a", "c"]
 
 
@@ -200,12 +208,18 @@ def test_a_startable_alive_when_a_message_comes_is_not_given_a_second_delegate(
 def test_ordered_source_discards_an_update_later_than_its_hold(telegram: FakeBotApi) -> None:
     seen: list[str] = []
     source: queue.Queue[Any] = queue.Queue()
-    bot = telepot.Bot(TOKEN)
+    clock = ManualClock()  # the hold expires when the test says so
+    bot = telepot.Bot(TOKEN, clock=clock)
     bot.notifyOnMessage(lambda msg: seen.append(msg["text"]), source=source, ordered=True,
-                        maxhold=0.05)
+                        maxhold=3)
     try:
         source.put(update(1))
         source.put(json.dumps(update(3)))  # 2 is missing: 3 waits up to maxhold
+        loop = bot.loop
+        assert loop is not None
+        orderer = loop._orderer  # private: to know 3 is held before time moves
+        eventually(lambda: seen == ["u1"] and orderer.held == 1, 10, "u1, and u3 held")
+        clock.advance(3)
         eventually(lambda: seen == ["u1", "u3"], 10, "3 released once the hold expired")
         source.put(update(2))  # too late: 6.3 discards it
         source.put(update(4))
