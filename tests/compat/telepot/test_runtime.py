@@ -198,7 +198,7 @@ def test_bot_subclass_handle_routes_by_flavor(telegram: FakeBotApi) -> None:
 
 
 SCRIPT = """
-import threading, time
+import sys, threading, time
 from actorbot.sending import RateLimits, Sending
 from actorbot.compat import telepot
 from actorbot.testing import FakeBotApi
@@ -213,13 +213,17 @@ def stop_fake_after_the_bot():
     threading.main_thread().join()
     while bot.loop.engine.status != "stopped":
         time.sleep(0.01)
-    print("bot stopped; offset confirmed:", fake.pending_update_count == 0, flush=True)
+    # One write: the engine's threads may still be logging to stdout (print writes the
+    # text and its newline separately, and a log line could land in between).
+    sys.stdout.write(f"bot stopped; offset confirmed: {fake.pending_update_count == 0}\\n")
+    sys.stdout.flush()
     fake.stop()
 
 threading.Thread(target=stop_fake_after_the_bot).start()
 fake.inject_message(1, "ping")
 fake.wait_for(lambda: fake.sent_texts(1) == ["pong"], 10)
-print("main thread ends", flush=True)
+sys.stdout.write("main thread ends\\n")
+sys.stdout.flush()
 """
 
 
