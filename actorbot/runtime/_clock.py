@@ -136,6 +136,14 @@ class ManualClock(Clock):
         with self._cond:
             self._heap.clear()
 
+    def next_due(self) -> float | None:
+        """When the earliest live timer is due (None if none is): lets a test step virtual
+        time from one event to the next instead of in fixed ticks."""
+        with self._cond:
+            while self._heap and self._heap[0][2].cancelled:
+                heapq.heappop(self._heap)
+            return self._heap[0][0] if self._heap else None
+
     def advance(self, seconds: float) -> None:
         """Move time forward, firing due timers in order (including ones they schedule)."""
         target = self._now + seconds

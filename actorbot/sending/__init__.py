@@ -3,7 +3,14 @@
 from actorbot.errors import SenderError, SenderQueueFull, SenderStopped, TooLate
 from actorbot.sending._facade import ChatSender
 from actorbot.sending._future import CallFuture
-from actorbot.sending._ratelimit import TokenBucket, is_charged, is_private_chat
+from actorbot.sending._limiter import Lane, Limiter, LocalLimiter
+from actorbot.sending._ratelimit import (
+    Rate,
+    SlidingWindow,
+    TokenBucket,
+    is_charged,
+    is_private_chat,
+)
 from actorbot.sending._sender import (
     Call,
     CallOptions,
@@ -21,6 +28,10 @@ __all__ = [
     "CallOptions",
     "CallResult",
     "ChatSender",
+    "Lane",
+    "Limiter",
+    "LocalLimiter",
+    "Rate",
     "RateLimits",
     "Sender",
     "SenderError",
@@ -29,6 +40,7 @@ __all__ = [
     "SenderStats",
     "SenderStopped",
     "Sending",
+    "SlidingWindow",
     "TokenBucket",
     "TooLate",
     "is_charged",

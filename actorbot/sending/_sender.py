@@ -5,8 +5,14 @@ with keep-alive connections, so a ~50 ms round trip does not cap the bot at 20 c
 
 - **Per-chat FIFO**: one call in flight per chat; chats proceed in parallel.
 - **Rate limits by construction** (:class:`RateLimits`, Telegram's limits with a margin):
-  per private chat, per group, overall, and an opt-in paid-broadcast lane for calls with
-  ``allow_paid_broadcast``. Only message-sending calls are charged.
+  per private chat (a bucket), per group and overall (sliding windows, so no window is
+  exceeded even from a cold start), and an opt-in paid-broadcast lane for calls with
+  ``allow_paid_broadcast``. Only message-sending calls are charged; the overall slot comes
+  from the :class:`Limiter` seam.
+- **O(log n) per call, whatever waits**: a chat is in exactly one place (the free line,
+  its lane's line, or the sleepers' heap); when a lane's budget is spent the sender leaves
+  its line alone until the limiter says it may have room, so 100,000 queued chats cost no
+  more per message than ten.
 - **429** pauses only the chat that got it, for ``retry_after``; the same call is retried.
 - **5xx and network errors** retry with exponential backoff and jitter up to a limit; a call
   that may already have reached Telegram is retried only if it is idempotent or the caller
@@ -55,7 +61,8 @@ from actorbot.errors import (
 )
 from actorbot.runtime import InFlight, holding
 from actorbot.sending._future import CallFuture
-from actorbot.sending._ratelimit import TokenBucket, is_charged, is_private_chat
+from actorbot.sending._limiter import Lane, LocalLimiter, window
+from actorbot.sending._ratelimit import Rate, TokenBucket, is_charged, is_private_chat
 from actorbot.sending._settings import Sending
 
 if TYPE_CHECKING:
@@ -153,14 +160,18 @@ class SenderStats:
 
 
 class _Chat:
-    __slots__ = ("bucket", "busy", "key", "paused_until", "queue")
+    """One chat's queue and limit; ``placed``: it is in a line or the sleepers' heap (so it
+    is never in two places, and never scanned where it cannot go)."""
 
-    def __init__(self, key: Any, bucket: TokenBucket | None) -> None:
+    __slots__ = ("busy", "key", "paused_until", "placed", "queue", "rate")
+
+    def __init__(self, key: Any, rate: Rate | None) -> None:
         self.key = key
         self.queue: deque[Call] = deque()
         self.busy = False
         self.paused_until = 0.0
-        self.bucket = bucket
+        self.placed = False
+        self.rate = rate
 
 
 def _settle(call: Call, result: Any, error: BaseException | None) -> None:
@@ -276,12 +287,14 @@ class Sender(pykka.ThreadingActor):
         self.low_water = settings.max_queue // 4
         self.on_relieved = on_relieved
         self.stats = SenderStats()
-        now = clock.now()
-        self._global = TokenBucket(self.limits.global_per_s, self.limits.global_burst, now)
-        self._paid = TokenBucket(self.limits.paid_per_s, self.limits.paid_burst, now)
+        self.retry_deadline = settings.retry_deadline
+        self.limiter = settings.limiter or LocalLimiter(self.limits)
         self._chats: dict[Any, _Chat] = {}
-        self._ready: deque[_Chat] = deque()
+        self._free: deque[_Chat] = deque()  # heads that no limit charges
+        self._lanes: dict[Lane, deque[_Chat]] = {"overall": deque(), "paid": deque()}
+        self._lane_closed: dict[Lane, float] = {"overall": 0.0, "paid": 0.0}
         self._sleeping: list[tuple[float, int, _Chat]] = []
+        self._idlers: list[tuple[float, int, _Chat]] = []  # chats to forget once fresh
         self._sleep_seq = itertools.count()
         self._priority: deque[Call] = deque()
         self._migrated: dict[Any, int] = {}
@@ -289,7 +302,6 @@ class Sender(pykka.ThreadingActor):
         self._wake_at = 0.0
         self._flushes: list[_Flush] = []
         self._workers: _Workers | None = None
-        self._finished = 0
         self._congested = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -354,7 +366,7 @@ class Sender(pykka.ThreadingActor):
         chat.queue.append(call)
         self.stats.queued += 1
         if len(chat.queue) == 1 and not chat.busy:
-            self._make_ready(chat)
+            self._place(chat, self.clock.now())
 
     def _chat_for(self, call: Call) -> _Chat:
         key = call.params.get("chat_id")
@@ -366,14 +378,16 @@ class Sender(pykka.ThreadingActor):
     def _chat(self, key: Any) -> _Chat:
         chat = self._chats.get(key)
         if chat is None:
-            bucket = None
-            if key is not None:
-                lim = self.limits
-                now = self.clock.now()
-                bucket = (TokenBucket(lim.private_per_s, lim.private_burst, now)
-                          if is_private_chat(key)
-                          else TokenBucket(lim.group_per_min / 60.0, lim.group_burst, now))
-            chat = self._chats[key] = _Chat(key, bucket)
+            rate: Rate | None = None
+            lim = self.limits
+            if key is None:
+                pass
+            elif is_private_chat(key):
+                if not math.isinf(lim.private_per_s):
+                    rate = TokenBucket(lim.private_per_s, lim.private_burst, self.clock.now())
+            else:
+                rate = window(lim.group_per_min / 60.0, lim.group_window, lim.margin)
+            chat = self._chats[key] = _Chat(key, rate)
         return chat
 
     def _coalesce(self, chat: _Chat, call: Call) -> bool:
@@ -390,11 +404,26 @@ class Sender(pykka.ThreadingActor):
                 return True
         return False
 
-    def _make_ready(self, chat: _Chat) -> None:
-        if chat.paused_until > self.clock.now():
+    def _place(self, chat: _Chat, now: float) -> None:
+        """Put a chat with a head call and nothing in flight where its head can next go:
+        the sleepers' heap (paused, or its own limit spent), its lane's line, or the free
+        line. O(log n)."""
+        if chat.placed or chat.busy or not chat.queue:
+            return
+        chat.placed = True
+        if chat.paused_until > now:
             self._sleep(chat, chat.paused_until)
-        else:
-            self._ready.append(chat)
+            return
+        call = chat.queue[0]
+        if chat.rate is None or not is_charged(call.method):
+            self._free.append(chat)
+            return
+        wait = chat.rate.wait(now)
+        if wait > 0:
+            self.stats.bucket_wait_s += wait
+            self._sleep(chat, now + wait)
+            return
+        self._lanes[_lane(call)].append(chat)
 
     def _sleep(self, chat: _Chat, until: float) -> None:
         heapq.heappush(self._sleeping, (until, next(self._sleep_seq), chat))
@@ -408,8 +437,8 @@ class Sender(pykka.ThreadingActor):
         stats = self.stats
         while self._sleeping and self._sleeping[0][0] <= now:
             chat = heapq.heappop(self._sleeping)[2]
-            if chat.queue and not chat.busy and chat.paused_until <= now:
-                self._ready.append(chat)
+            chat.placed = False
+            self._place(chat, now)
         if self._sleeping:  # the next sleeper must be woken too, not only the first one
             self._schedule_wake(self._sleeping[0][0])
         assert self._workers is not None
@@ -424,45 +453,49 @@ class Sender(pykka.ThreadingActor):
                     "accepts the answer", method=call.method))
                 continue
             self._dispatch(call)
-        self._global.refill(now)
-        self._paid.refill(now)
-        blocked: list[_Chat] = []
-        while self._ready and stats.in_flight < limit:
-            chat = self._ready.popleft()
-            if chat.busy or not chat.queue:
-                continue
-            call = chat.queue[0]
-            wait = self._charge(chat, call, now)
-            if wait is None:
-                chat.queue.popleft()
-                stats.queued -= 1
-                chat.busy = True
-                self._dispatch(call)
-            elif wait == float("inf"):
-                blocked.append(chat)  # an overall bucket is empty: others may still go
-            else:
-                stats.bucket_wait_s += wait
-                self._sleep(chat, now + wait)
-        if blocked:
-            self._ready.extendleft(reversed(blocked))
-            refill = min(b.wait_time() for b in (self._global, self._paid))
-            self._schedule_wake(now + max(refill, 0.001))
+        for lane, line in self._lanes.items():
+            if self._lane_closed[lane] <= now:
+                self._pump_lane(lane, line, now, limit)
+            elif line:  # an earlier wake-up came first: this one is still due
+                self._schedule_wake(self._lane_closed[lane])
+        free = self._free
+        while free and stats.in_flight < limit:
+            chat = free.popleft()
+            chat.placed = False
+            if chat.queue and not chat.busy:
+                if chat.rate is not None and is_charged(chat.queue[0].method):
+                    self._place(chat, now)  # its head changed (a migration): charge it
+                else:
+                    self._send(chat)
 
-    def _charge(self, chat: _Chat, call: Call, now: float) -> float | None:
-        """Take the tokens ``call`` needs: None if taken, else seconds to wait for its chat
-        (``inf`` when only an overall bucket is empty)."""
-        if not is_charged(call.method) or chat.bucket is None:
-            return None
-        chat.bucket.refill(now)
-        wait = chat.bucket.wait_time()
-        if wait > 0:
-            return wait
-        overall = self._paid if call.params.get("allow_paid_broadcast") else self._global
-        if overall.wait_time() > 0:
-            return float("inf")
-        chat.bucket.tokens -= 1.0
-        overall.tokens -= 1.0
-        return None
+    def _pump_lane(self, lane: Lane, line: deque[_Chat], now: float, limit: int) -> None:
+        """Send from the front of ``line`` while the limiter grants slots; when it does not,
+        close the lane until it says, so no chat in the line is touched meanwhile."""
+        stats = self.stats
+        while line and stats.in_flight < limit:
+            chat = line[0]
+            if (chat.busy or not chat.queue or chat.paused_until > now or chat.rate is None
+                    or _lane(chat.queue[0]) != lane or chat.rate.wait(now) > 0):
+                line.popleft()  # it changed since it was placed (a migration, a pause)
+                chat.placed = False
+                self._place(chat, now)
+                continue
+            wait = self.limiter.reserve(lane, now)
+            if wait > 0:
+                self._lane_closed[lane] = now + wait
+                self._schedule_wake(now + wait)
+                return
+            line.popleft()
+            chat.placed = False
+            assert chat.rate is not None
+            chat.rate.take(now)
+            self._send(chat)
+
+    def _send(self, chat: _Chat) -> None:
+        call = chat.queue.popleft()
+        self.stats.queued -= 1
+        chat.busy = True
+        self._dispatch(call)
 
     def _dispatch(self, call: Call) -> None:
         call.attempts += 1
@@ -501,55 +534,71 @@ class Sender(pykka.ThreadingActor):
             chat.queue.appendleft(call)
             chat.busy = False
             chat.paused_until = max(chat.paused_until, self.clock.now() + retry_in)
-            self._sleep(chat, chat.paused_until)
+            self._place(chat, self.clock.now())
             return
         if retry_in is not None:  # a priority call: back into its lane, after the delay
             self.stats.retries += 1
             self.clock.call_later(retry_in, _tell, self.actor_ref, call)
             return
         self._resolve(call, result, error)
+        now = self.clock.now()
         if chat is not None:
             chat.busy = False
             if chat.queue:
-                self._make_ready(chat)
-        self._finished += 1
-        if self._finished % 1024 == 0:
-            self._forget_idle_chats()
-
-    def _forget_idle_chats(self) -> None:
-        """Drop chats that are idle and whose bucket is full again (a fresh one would be the
-        same), so memory follows active chats, not every chat ever written to."""
-        now = self.clock.now()
-        for key in [k for k, c in self._chats.items() if self._forgettable(c, now)]:
-            del self._chats[key]
+                self._place(chat, now)
+            else:
+                heapq.heappush(self._idlers, (self._fresh_at(chat), next(self._sleep_seq), chat))
+        self._forget_idle_chats(now)
 
     @staticmethod
-    def _forgettable(chat: _Chat, now: float) -> bool:
-        if chat.queue or chat.busy or chat.paused_until > now:
-            return False
-        if chat.bucket is None:
-            return True
-        chat.bucket.refill(now)
-        return chat.bucket.tokens >= chat.bucket.capacity
+    def _fresh_at(chat: _Chat) -> float:
+        """When an idle chat is as good as a new one (its limit unused, no pause)."""
+        return max(chat.paused_until, chat.rate.fresh_at() if chat.rate is not None else 0.0)
+
+    def _forget_idle_chats(self, now: float) -> None:
+        """Drop chats that went idle and whose limit is fresh again (a new one would be the
+        same), so memory follows active chats, not every chat ever written to: a heap by
+        freshness, so each finished call costs O(log n), not a scan."""
+        idle = self._idlers
+        while idle and idle[0][0] <= now:
+            chat = heapq.heappop(idle)[2]
+            if (not chat.queue and not chat.busy and self._fresh_at(chat) <= now
+                    and self._chats.get(chat.key) is chat):
+                del self._chats[chat.key]
 
     def _retry_delay(self, call: Call, error: BaseException) -> float | None:
-        """Seconds before ``call`` is tried again, or None to give up with ``error``."""
+        """Seconds before ``call`` is tried again, or None to give up with ``error``.
+
+        What cannot have taken effect (429, 5xx, no connection, a stale keep-alive
+        connection) is retried until ``retry_deadline`` after queueing, however many tries
+        that takes: an outage shorter than that loses nothing. A call that may have
+        reached Telegram is retried ``max_retries`` times, and only if it is safe to repeat.
+        """
         if isinstance(error, RetryAfter):
             self.stats.rate_limited += 1
             log.warning("sender.rate_limited", method=call.method, retry_after=error.retry_after,
                         chat_id=call.params.get("chat_id"))
-            return float(error.retry_after)
-        retryable = isinstance(error, ServerError) or (
-            isinstance(error, NetworkError)
-            and (not error.may_have_reached or is_idempotent(call.method)
-                 or call.options.retry_unsafe)
-        )
-        if not retryable or call.attempts > self.max_retries:
+            delay = float(error.retry_after)
+        elif self._repeatable(call, error):
+            delay = self.backoff.delay(call.attempts)
+        else:
             return None
-        delay = self.backoff.delay(call.attempts)
+        left = call.created + self.retry_deadline - self.clock.now()
+        if left <= 0:
+            return None
+        delay = min(delay, left)  # a last try at the deadline rather than none
         log.info("sender.retry", method=call.method, attempt=call.attempts,
                  error=type(error).__name__, retry_in=round(delay, 3))
         return delay
+
+    def _repeatable(self, call: Call, error: BaseException) -> bool:
+        if isinstance(error, ServerError):
+            return True
+        if not isinstance(error, NetworkError):
+            return False
+        return not error.may_have_reached or (
+            call.attempts <= self.max_retries
+            and (is_idempotent(call.method) or call.options.retry_unsafe))
 
     def _migrate(self, chat: _Chat, call: Call, new_id: int) -> None:
         """Move ``call`` and everything queued for its old chat id to ``new_id``, in order,
@@ -568,8 +617,7 @@ class Sender(pykka.ThreadingActor):
             each.params["chat_id"] = new_id
         target.queue.extendleft(reversed(moved))
         self.stats.queued += 1  # the call that was in flight waits again
-        if not target.busy:
-            self._make_ready(target)
+        self._place(target, self.clock.now())
         if self.on_migrated is not None:
             try:
                 self.on_migrated(old_id, new_id)
@@ -623,11 +671,18 @@ class Sender(pykka.ThreadingActor):
         for chat in self._chats.values():
             queued.extend(chat.queue)
             chat.queue.clear()
-        self._ready.clear()
+            chat.placed = False
+        self._free.clear()
+        for line in self._lanes.values():
+            line.clear()
         self._sleeping.clear()
         self.stats.queued = 0
         for call in queued:
             self._resolve(call, None, error)
+
+
+def _lane(call: Call) -> Lane:
+    return "paid" if call.params.get("allow_paid_broadcast") else "overall"
 
 
 def _tell(ref: ActorRef[Any], message: Any) -> None:

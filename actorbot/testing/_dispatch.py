@@ -156,14 +156,15 @@ class Dispatcher:
                 charge = self.flood_enabled and is_charged(call.method)
                 if charge:
                     key, private = self._flood_key(call.params.get("chat_id"))
-                    wait = self.flood.check(key, private, received)
+                    paid = bool(call.params.get("allow_paid_broadcast"))
+                    wait = self.flood.check(key, private, received, paid=paid)
                     if wait is not None:
                         st.stats["flood_429"] += 1
                         raise too_many_requests(wait)
                 handler = HANDLERS.get(call.method)
                 result = handler(st, call) if handler is not None else True
                 if charge:
-                    self.flood.consume(key, private, received)
+                    self.flood.consume(key, private, received, paid=paid)
             except FakeApiError as exc:
                 return exc
         return result

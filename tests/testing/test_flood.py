@@ -61,9 +61,54 @@ def test_chats_have_separate_buckets(limited: FakeBotApi, session: requests.Sess
     assert statuses(session, limited, 3, 2) == [200, 200, 200]
 
 
-def test_group_limit_is_20_per_minute(
+def test_group_limit_is_20_in_any_minute(
     limited: FakeBotApi, session: requests.Session, clock: ManualClock
 ) -> None:
+    assert statuses(session, limited, 10, -5) == [200] * 10
+    clock.advance(30)
+    assert statuses(session, limited, 11, -5) == [200] * 10 + [429]
+    assert post(session, limited, "sendMessage", chat_id=-5, text="x").json()["parameters"] == {
+        "retry_after": 30}  # the first ten leave the window 60 s after they entered it
+    clock.advance(29.9)
+    assert statuses(session, limited, 1, -5) == [429]
+    clock.advance(0.1)
+    assert statuses(session, limited, 11, -5) == [200] * 10 + [429]
+
+
+def test_global_limit_is_30_in_any_second_from_a_cold_start(
+    limited: FakeBotApi, session: requests.Session, clock: ManualClock
+) -> None:
+    assert [post(session, limited, "sendMessage", chat_id=c, text="x").status_code
+            for c in range(1, 32)] == [200] * 30 + [429]
+    clock.advance(0.999)  # a bucket would have let 29 more through by now
+    assert statuses(session, limited, 1, 99) == [429]
+    clock.advance(0.001)
+    assert [post(session, limited, "sendMessage", chat_id=c, text="x").status_code
+            for c in range(100, 131)] == [200] * 30 + [429]
+
+
+def test_paid_broadcasts_have_their_own_lane(
+    limited: FakeBotApi, session: requests.Session
+) -> None:
+    def paid(c: int) -> int:
+        return post(session, limited, "sendMessage", chat_id=c, text="x",
+                    allow_paid_broadcast=True).status_code
+    assert [paid(c) for c in range(1, 41)] == [200] * 40
+    assert [post(session, limited, "sendMessage", chat_id=c, text="x").status_code
+            for c in range(41, 72)] == [200] * 30 + [429]
+
+
+@pytest.fixture
+def buckets(clock: ManualClock) -> Iterator[FakeBotApi]:
+    with FakeBotApi(flood_control=True, clock=clock,
+                    flood_limits=FloodLimits(sliding=False)) as server:
+        yield server
+
+
+def test_bucket_mode_group_limit_is_20_per_minute(
+    buckets: FakeBotApi, session: requests.Session, clock: ManualClock
+) -> None:
+    limited = buckets
     assert statuses(session, limited, 21, -5) == [200] * 20 + [429]
     resp = post(session, limited, "sendMessage", chat_id=-5, text="x")
     assert resp.json()["parameters"] == {"retry_after": 3}
@@ -73,9 +118,10 @@ def test_group_limit_is_20_per_minute(
     assert statuses(session, limited, 2, -5) == [200, 429]
 
 
-def test_global_limit_is_30_per_second(
-    limited: FakeBotApi, session: requests.Session, clock: ManualClock
+def test_bucket_mode_global_limit_is_30_per_second(
+    buckets: FakeBotApi, session: requests.Session, clock: ManualClock
 ) -> None:
+    limited = buckets
     results = [post(session, limited, "sendMessage", chat_id=c, text="x") for c in range(1, 32)]
     assert [r.status_code for r in results] == [200] * 30 + [429]
     assert results[-1].json()["parameters"] == {"retry_after": 1}
