@@ -147,6 +147,11 @@ class ConnectionLost(NetworkError):
     """The connection broke after the request was (perhaps) sent."""
 
 
+class ResponseTooLarge(NetworkError):
+    """The answer's headers or body passed the transport's bound: it was not read (the
+    connection is closed), and the call may have taken effect."""
+
+
 class InvalidResponse(TelegramError):
     """The server answered something that is not a Bot API response (bad JSON, wrong shape)."""
 

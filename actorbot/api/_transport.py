@@ -7,6 +7,13 @@ Here a request is one ``sendall`` and an answer usually one ``recv``; only what 
 needs is parsed (status, ``Content-Length`` or chunked framing, ``Connection``,
 ``Retry-After``). Uploads, downloads and anything behind a proxy still go through
 ``requests``. Errors map to the same typed errors.
+
+Hardened against what a broken or hostile server sends: heads and bodies are bounded
+(:class:`ResponseTooLarge`), buffering is linear in the answer's size, interim 1xx answers
+are skipped, repeated headers joined; idle connections are checked with ``poll`` (which,
+unlike ``select``, works for descriptors above 1023). A reused connection reset before a
+byte of its answer arrived was closed before our request could be read: it is sent again,
+once, on a new connection, whatever the method.
 """
 
 from __future__ import annotations
@@ -25,10 +32,19 @@ from urllib.parse import urlsplit
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from actorbot.api._redact import redact
-from actorbot.errors import ConnectError, ConnectionLost, NetworkError, ReadTimeout
+from actorbot.errors import (
+    ConnectError,
+    ConnectionLost,
+    NetworkError,
+    ReadTimeout,
+    ResponseTooLarge,
+)
 
 _MAX_HEAD: Final = 64 * 1024  # a Bot API answer's status line and headers are far smaller
+_MAX_BODY: Final = 64 * 1024 * 1024  # getUpdates of 100 large updates is a few MB
+_MAX_CHUNK_LINE: Final = 1024
 _CHUNK: Final = 64 * 1024
+_HEX: Final = frozenset(b"0123456789abcdefABCDEF")
 
 
 class Headers(dict[str, str]):
@@ -57,79 +73,157 @@ class _Broken(Exception):
     """The connection ended or spoke something that is not HTTP/1.x."""
 
 
+class _TooLarge(Exception):
+    """The answer's head or body passed its bound."""
+
+
+class _Reader:
+    """Reads HTTP/1.x answers from ``recv`` into one ``bytearray``: appends and front
+    deletions are amortised O(1) and every search resumes where the last one stopped, so
+    an answer costs time linear in its size however it is split into packets. Heads and
+    bodies are bounded (``_TooLarge``); interim 1xx answers are skipped; repeated headers
+    are joined with ", " (RFC 9110), except conflicting ``Content-Length`` values."""
+
+    __slots__ = ("buf", "max_body", "max_head", "received", "recv")
+
+    def __init__(self, recv: Callable[[], bytes], *, max_head: int = _MAX_HEAD,
+                 max_body: int = _MAX_BODY) -> None:
+        self.recv = recv
+        self.buf = bytearray()
+        self.received = 0  # bytes of the current answer so far
+        self.max_head = max_head
+        self.max_body = max_body
+
+    def _fill(self) -> None:
+        data = self.recv()
+        if not data:
+            raise _Broken("the server closed the connection")
+        self.received += len(data)
+        self.buf += data
+
+    def _until(self, mark: bytes, limit: int) -> bytes:
+        """The bytes before ``mark`` (consumed with it), at most ``limit`` of them."""
+        start = 0
+        while (end := self.buf.find(mark, start)) < 0:
+            if len(self.buf) > limit + len(mark):
+                raise _TooLarge(f"more than {limit} bytes before {mark!r}")
+            start = max(len(self.buf) - len(mark) + 1, 0)
+            self._fill()
+        if end > limit:
+            raise _TooLarge(f"more than {limit} bytes before {mark!r}")
+        data = bytes(self.buf[:end])
+        del self.buf[:end + len(mark)]
+        return data
+
+    def _exactly(self, size: int) -> bytes:
+        while len(self.buf) < size:
+            self._fill()
+        data = bytes(self.buf[:size])
+        del self.buf[:size]
+        return data
+
+    def answer(self) -> tuple[int, Headers, bytes, bool]:
+        """Status, headers, body, and whether the connection may be reused."""
+        self.received = len(self.buf)
+        while True:
+            version, status, headers = self._head()
+            if not 100 <= status < 200 or status == 101:
+                break  # 100 Continue, 103 Early Hints...: the real answer follows
+        connection = (headers.get("connection") or "").lower()
+        keep = version == "HTTP/1.1" and "close" not in connection
+        coding = (headers.get("transfer-encoding") or "").lower()
+        if status in (101, 204, 304):
+            body = b""
+        elif coding:
+            if coding.rsplit(",", 1)[-1].strip() != "chunked":
+                raise _Broken(f"unsupported transfer coding {coding!r}")
+            body = self._chunked()
+        elif (length := headers.get("content-length")) is not None:
+            body = self._exactly(self._length(length))
+        else:  # delimited by the end of the connection
+            while True:
+                if len(self.buf) > self.max_body:
+                    raise _TooLarge(f"a body of more than {self.max_body} bytes")
+                data = self.recv()
+                if not data:
+                    break
+                self.buf += data
+            body, keep = bytes(self.buf), False
+            self.buf.clear()
+        return status, headers, body, keep
+
+    def _head(self) -> tuple[str, int, Headers]:
+        lines = self._until(b"\r\n\r\n", self.max_head).decode("latin-1").split("\r\n")
+        version, _, rest = lines[0].partition(" ")
+        code = rest[:3]
+        if (version not in ("HTTP/1.0", "HTTP/1.1") or len(code) != 3 or not code.isdigit()
+                or rest[3:4] not in ("", " ")):
+            raise _Broken(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+        headers = Headers()
+        for line in lines[1:]:
+            name, colon, value = line.partition(":")
+            name = name.lower()
+            if not colon or not name or name != name.strip():
+                raise _Broken(f"not a header line: {line[:80]!r}")
+            value = value.strip(" \t")
+            if name in headers:
+                if name == "content-length" and headers[name] != value:
+                    raise _Broken("conflicting Content-Length headers")
+                if name != "content-length":
+                    value = f"{headers[name]}, {value}"
+            headers[name] = value
+        return version, int(code), headers
+
+    def _length(self, text: str) -> int:
+        if not text.isascii() or not text.isdigit():
+            raise _Broken(f"not a Content-Length: {text[:20]!r}")
+        size = int(text)
+        if size > self.max_body:
+            raise _TooLarge(f"a body of {size} bytes (at most {self.max_body})")
+        return size
+
+    def _chunked(self) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self._until(b"\r\n", _MAX_CHUNK_LINE).split(b";", 1)[0].strip(b" \t")
+            if not line or any(c not in _HEX for c in line):
+                raise _Broken(f"not a chunk size: {line[:20]!r}")
+            size = int(line, 16)
+            if size == 0:
+                break
+            total += size
+            if total > self.max_body:
+                raise _TooLarge(f"a body of more than {self.max_body} bytes")
+            parts.append(self._exactly(size))
+            if self._exactly(2) != b"\r\n":
+                raise _Broken("a chunk does not end with CRLF")
+        trailers = 0
+        while line := self._until(b"\r\n", self.max_head):  # trailers, then an empty line
+            trailers += len(line)
+            if trailers > self.max_head:
+                raise _TooLarge(f"more than {self.max_head} bytes of trailers")
+        return b"".join(parts)
+
+
 class _Conn:
     """One keep-alive connection and the bytes read past the last answer."""
 
-    __slots__ = ("buffer", "sock")
+    __slots__ = ("reader", "sock")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.buffer = b""
+        self.reader = _Reader(self._recv)
+
+    def _recv(self) -> bytes:
+        return self.sock.recv(_CHUNK)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.sock.close()
 
-    def _more(self) -> bytes:
-        data = self.sock.recv(_CHUNK)
-        if not data:
-            raise _Broken("the server closed the connection")
-        return data
-
     def read_answer(self) -> tuple[int, Headers, bytes, bool]:
-        """Status, headers, body, and whether the connection may be reused."""
-        buffer = self.buffer
-        while (end := buffer.find(b"\r\n\r\n")) < 0 and len(buffer) <= _MAX_HEAD:
-            buffer += self._more()
-        if end < 0 or end > _MAX_HEAD:
-            raise _Broken("the answer's headers are too long")
-        lines = buffer[:end].decode("latin-1").split("\r\n")
-        rest = buffer[end + 4:]
-        version, _, status_text = lines[0].partition(" ")
-        if not version.startswith("HTTP/1.") or not status_text[:3].isdigit():
-            raise _Broken(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
-        status = int(status_text[:3])
-        headers = Headers()
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        connection = headers.get("connection", "") or ""
-        keep = version == "HTTP/1.1" and "close" not in connection.lower()
-        if "chunked" in (headers.get("transfer-encoding") or "").lower():
-            body, rest = self._chunked(rest)
-        elif (length := headers.get("content-length")) is not None:
-            size = int(length)
-            while len(rest) < size:
-                rest += self._more()
-            body, rest = rest[:size], rest[size:]
-        elif status in (204, 304) or 100 <= status < 200:
-            body = b""
-        else:  # delimited by the end of the connection
-            chunks = [rest]
-            while data := self.sock.recv(_CHUNK):
-                chunks.append(data)
-            body, rest, keep = b"".join(chunks), b"", False
-        self.buffer = rest
-        return status, headers, body, keep
-
-    def _chunked(self, data: bytes) -> tuple[bytes, bytes]:
-        parts: list[bytes] = []
-        while True:
-            while (eol := data.find(b"\r\n")) < 0:
-                data += self._more()
-            size = int(data[:eol].split(b";")[0], 16)
-            data = data[eol + 2:]
-            if size == 0:  # trailers, then an empty line
-                while (end := data.find(b"\r\n")) != 0:
-                    if end > 0:
-                        data = data[end + 2:]
-                    else:
-                        data += self._more()
-                return b"".join(parts), data[2:]
-            while len(data) < size + 2:
-                data += self._more()
-            parts.append(data[:size])
-            data = data[size + 2:]
+        return self.reader.answer()
 
 
 def usable_for(base_url: str) -> bool:
@@ -180,19 +274,22 @@ class JsonTransport:
         conn, reused = self._checkout(method)
         try:
             try:
-                conn.sock.sendall(request)
+                status, headers, content, keep = self._exchange(conn, request, read_timeout)
             except (BrokenPipeError, ConnectionResetError):
-                if not reused:
+                if not reused or conn.reader.received:
                     raise
-                # The server closed this idle connection just now: nothing reached it.
+                # A reused connection the server had closed: a reset, before a byte of an
+                # answer, means our request met a closed socket and was never read. Any
+                # method may go again, once, on a new connection.
                 conn.close()
-                conn, reused = self._connect(method), False
-                conn.sock.sendall(request)
-            conn.sock.settimeout(read_timeout)
-            status, headers, content, keep = conn.read_answer()
+                conn = self._connect(method)
+                status, headers, content, keep = self._exchange(conn, request, read_timeout)
         except TimeoutError as exc:
             conn.close()
             raise self._error(ReadTimeout, "no answer in time", method, exc) from None
+        except _TooLarge as exc:
+            conn.close()
+            raise self._error(ResponseTooLarge, "answer too large", method, exc) from None
         except (OSError, ValueError, _Broken) as exc:
             conn.close()
             raise self._error(ConnectionLost, "connection lost", method, exc) from None
@@ -205,13 +302,20 @@ class JsonTransport:
             conn.close()
         return Answer(status, headers, content)
 
+    @staticmethod
+    def _exchange(conn: _Conn, request: bytes,
+                  read_timeout: float) -> tuple[int, Headers, bytes, bool]:
+        conn.sock.sendall(request)
+        conn.sock.settimeout(read_timeout)
+        return conn.read_answer()
+
     def _checkout(self, method: str) -> tuple[_Conn, bool]:
         while True:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
                 return self._connect(method), False
-            if not conn.buffer and not _dropped(conn):  # closed while idle? (like urllib3)
+            if not conn.reader.buf and not _dropped(conn):  # closed while idle? (like urllib3)
                 return conn, True
             conn.close()
 
@@ -253,10 +357,18 @@ class JsonTransport:
         return f"JsonTransport(host={self._host!r}, idle={len(self._idle)})"
 
 
+_GONE: Final = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP | select.POLLNVAL
+
+
 def _dropped(conn: _Conn) -> bool:
-    """An idle keep-alive connection the server closed (readable means EOF or junk)."""
+    """An idle keep-alive connection the server closed (readable means EOF or junk).
+
+    ``poll``, not ``select``: ``select`` fails for descriptors above 1023, and a busy
+    process has those, which would make every idle connection look dropped.
+    """
     try:
-        readable, _, _ = select.select([conn.sock], [], [], 0)
+        poller = select.poll()
+        poller.register(conn.sock, _GONE)
+        return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
-    return bool(readable)
