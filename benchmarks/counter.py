@@ -58,6 +58,7 @@ class Run:
     p99_ms: float | None = None
     injection: str = "up front"
     broken_chats: int = 0  # chats whose replies were repeated or out of order
+    responses_429: int = 0  # flood control's refusals (only with flood=True)
     complete: bool = True  # every update answered before the timeout
     exit_code: int = 0
     bot_stats: dict[str, Any] = field(default_factory=dict)  # what the bot printed at exit
@@ -208,16 +209,17 @@ def _inject(tg: FakeBotApi, updates: list[dict[str, Any]], pacing: Pacing,
 
 def run_bot(name: str, command: list[str], *, chats: int, messages: int, latency: float,
             timeout: float, pacing: Pacing | None = None, burst: int = 1,
-            replies: bool = True) -> Run:
+            replies: bool = True, flood: bool = False) -> Run:
     """Run one bot on the workload. With ``replies=False`` (routing) the bot sends nothing
-    and reports its own end: ``done <cpu s> <monotonic s> <handled> <chats out of order>``."""
+    and reports its own end: ``done <cpu s> <monotonic s> <handled> <chats out of order>``.
+    ``flood``: the fake enforces Telegram's limits (strict sliding windows)."""
     pacing = pacing or Pacing()
     total = chats * messages
     items = workload(chats, messages, burst)
     updates = [update for _, _, update in items]
     injected = [0.0] * total
     stop = threading.Event()
-    with FakeBotApi(latency=latency) as tg:
+    with FakeBotApi(latency=latency, flood_control=flood) as tg:
         if pacing.up_front:
             injected = [time.monotonic()] * total
             tg.inject_updates(updates)
@@ -230,7 +232,7 @@ def run_bot(name: str, command: list[str], *, chats: int, messages: int, latency
 
         def finished() -> bool:
             if replies:
-                return len(tg.calls_to("sendMessage")) >= total
+                return sum(c.status == 200 for c in tg.calls_to("sendMessage")) >= total
             return bot.line("done") is not None
 
         deadline = time.monotonic() + timeout
@@ -246,8 +248,9 @@ def run_bot(name: str, command: list[str], *, chats: int, messages: int, latency
         exit_code, peak_rss = bot.stop()
         polls = [c for c in calls if c.method == "getUpdates"]
         start = max(polls[0].time if polls else time.monotonic(), injected[0])
+        refused = tg.count_429
         if replies:
-            sends = [c for c in calls if c.method == "sendMessage"]
+            sends = [c for c in calls if c.method == "sendMessage" and c.status == 200]
             last, cpu_end, count = sends[-1].time if sends else start, cpu_done, len(sends)
             expected = [str(k) for k in range(1, messages + 1)]
             # Order is judged on what was answered: a run cut short by its timeout still
@@ -278,6 +281,7 @@ def run_bot(name: str, command: list[str], *, chats: int, messages: int, latency
         p99_ms=None if p99 is None else round(p99 * 1000, 1),
         injection=str(pacing), broken_chats=broken, exit_code=exit_code,
         bot_stats=json.loads(" ".join(stats)) if stats else {},
+        responses_429=refused,
     )
 
 

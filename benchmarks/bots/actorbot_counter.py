@@ -1,7 +1,8 @@
 """The counter bot for benchmarks/counter.py: each reply is the chat's message count.
 
 Run by the harness as ``python actorbot_counter.py RUNTIME [JOURNAL] TOKEN BASE_URL``
-(JOURNAL: ``memory``, the default, or a SQLite file path, optionally ``path?FULL``); prints
+(JOURNAL: ``memory``, the default, or a SQLite file path, optionally ``path?FULL``;
+RUNTIME ``pool@telegram`` keeps Telegram's default limits instead of none); prints
 ``ready <cpu seconds>`` once polling, then runs until SIGTERM.
 """
 
@@ -28,6 +29,7 @@ from actorbot.sending import Sending
 
 def main() -> None:
     runtime, *rest = sys.argv[1:]
+    runtime, _, limits = runtime.partition("@")
     where, token, base_url = rest if len(rest) == 3 else ["memory", *rest]
     journal: Journal = MemoryJournal()
     if where != "memory":
@@ -36,7 +38,8 @@ def main() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     engine = Engine(
         token, [Route(per_chat_id(), MessageCounter)], intake=Polling(timeout=10),
-        handling=Handling(runtime=runtime), sending=Sending(limits=RateLimits.unlimited()),
+        handling=Handling(runtime=runtime),
+        sending=Sending(limits=RateLimits() if limits == "telegram" else RateLimits.unlimited()),
         connection=Connection(base_url=base_url), stats_interval=None, journal=journal,
     )
     engine.start()
