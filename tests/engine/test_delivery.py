@@ -23,6 +23,7 @@ from actorbot import (
 from actorbot.engine import Handling
 from actorbot.errors import EngineBusy
 from actorbot.journal import Keep, MemoryJournal, SqliteJournal
+from actorbot.runtime import Backoff
 from actorbot.sending import Sending
 from actorbot.testing import FakeBotApi, Fault
 from tests.helpers import eventually, make_engine
@@ -314,3 +315,19 @@ def test_a_blocked_feed_gives_up_when_the_engine_stops(tg: FakeBotApi) -> None:
     feeder.join(10)
     assert not stopper.is_alive()
     assert engine.journal.stats.pending == 0  # "b" was never recorded
+
+
+def test_an_update_stays_in_the_journal_while_its_reply_is_retried(tg: FakeBotApi) -> None:
+    """An outage answered with 502s: the reply is retried past any retry count (here
+    ``max_retries=0``) until its deadline, and its update stays pending until it is out."""
+    tg.add_fault(Fault(method="sendMessage", status=502))
+    sending = Sending(limits=RateLimits.unlimited(), max_retries=0,
+                      backoff=Backoff(initial=0.005, maximum=0.02))
+    engine = offline(tg, [Route(per_chat_id(), Log)], sending=sending)
+    with engine:
+        engine.feed(msg(1, 1, "say"))
+        eventually(lambda: engine.stats()["sender_retries"] >= 10, what="ten retries")
+        assert engine.journal.stats.pending == 1
+        tg.clear_faults()
+        eventually(lambda: engine.journal.stats.pending == 0, what="the ack")
+    assert tg.sent_texts(1) == ["say"]

@@ -17,7 +17,15 @@ import pytest
 
 from actorbot import Client
 from actorbot.runtime import ManualClock
-from actorbot.sending import CallFuture, Sender, SenderHandle, Sending
+from actorbot.sending import (
+    CallFuture,
+    Lane,
+    LocalLimiter,
+    RateLimits,
+    Sender,
+    SenderHandle,
+    Sending,
+)
 from actorbot.sending._sender import _Wake
 from actorbot.testing import FakeBotApi, Fault
 from tests.helpers import eventually
@@ -139,6 +147,45 @@ def test_an_outage_longer_than_the_deadline_fails_the_call(
         assert clock.now() - started == pytest.approx(60.0)  # a last try at the deadline
         with pytest.raises(Exception, match="502"):
             future.get(timeout=0)
+    finally:
+        actor.actor_ref.stop(timeout=30)
+        client.close()
+
+
+class CountingLimiter:
+    """The default limiter, counting how often the sender asks it."""
+
+    def __init__(self) -> None:
+        self.inner = LocalLimiter(RateLimits())
+        self.asked: dict[str, int] = {"overall": 0, "paid": 0}
+
+    def reserve(self, lane: Lane, now: float) -> float:
+        self.asked[lane] += 1
+        return self.inner.reserve(lane, now)
+
+
+def test_a_spent_budget_costs_no_work_per_waiting_chat(
+    strict: FakeBotApi, clock: ManualClock
+) -> None:
+    """2,000 chats wait behind a budget of 29 per 1.02 s: the limiter is asked about once
+    per message sent plus once per wake-up, not once per waiting chat per wake-up."""
+    limiter = CountingLimiter()
+    client = Client(strict.token, base_url=strict.base_url, read_timeout=5)
+    actor = Sender(client, clock, Sending(limiter=limiter))
+    actor._start_actor_loop()
+    try:
+        handle = SenderHandle.of(actor)
+        futures = [handle.submit("sendMessage", {"chat_id": c, "text": "x"})
+                   for c in range(1, 2001)]
+        futures += [handle.submit("sendMessage", {"chat_id": c, "text": "paid",
+                                                  "allow_paid_broadcast": True})
+                    for c in range(5001, 5101)]
+        run(actor, clock, futures)
+        assert strict.count_429 == 0
+        assert len(strict.calls_to("sendMessage")) == 2100
+        windows = 2000 // 29 + 1
+        assert 2000 <= limiter.asked["overall"] <= 2000 + 2 * windows
+        assert limiter.asked["paid"] == 100  # its own lane, never closed
     finally:
         actor.actor_ref.stop(timeout=30)
         client.close()
