@@ -66,7 +66,7 @@ def main() -> None:
 
     if not args.skip_limits:
         limits = RateLimits()
-        count = int(args.seconds * limits.global_per_s) + limits.global_burst
+        count = int((args.seconds + 1) * limits.global_per_s)
         messages = [{"chat_id": 1000 + i % args.chats, "text": f"m{i}"} for i in range(count)]
         with FakeBotApi(flood_control=True, latency=args.latency) as tg:
             strict = run(tg, messages, limits, workers=8)
