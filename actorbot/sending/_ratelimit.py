@@ -18,6 +18,8 @@ import math
 from collections import deque
 from typing import Final, Protocol
 
+from actorbot.errors import ConfigError
+
 _EPSILON: Final = 1e-9
 _FREE_SENDS: Final = frozenset({"sendChatAction"})
 _ALSO_CHARGED: Final = frozenset(
@@ -95,7 +97,7 @@ class SlidingWindow:
 
     def __init__(self, count: int, seconds: float) -> None:
         if count < 1 or seconds <= 0:
-            raise ValueError("a sliding window needs count >= 1 and seconds > 0")
+            raise ConfigError("a sliding window needs count >= 1 and seconds > 0")
         self.count = count
         self.seconds = seconds
         self.times: deque[float] = deque()
