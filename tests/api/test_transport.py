@@ -39,21 +39,25 @@ class OneShotServer:
                 return
             self.connections += 1
             with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length")), 0)
-                while len(body) < length:
-                    body += conn.recv(65536)
-                if data:
-                    self.requests += 1
-                    conn.sendall(self.answer)
+                self._handle(conn)
             self.closed.release()
+
+    def _handle(self, conn: socket.socket) -> None:
+        """Read one request and answer it."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length")), 0)
+        while len(body) < length:
+            body += conn.recv(65536)
+        if data:
+            self.requests += 1
+            conn.sendall(self.answer)
 
     def close(self) -> None:
         self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close alone does not)

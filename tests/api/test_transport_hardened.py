@@ -8,7 +8,6 @@ import itertools
 import os
 import socket
 import struct
-import threading
 from collections.abc import Iterator
 
 import h11
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 from actorbot.api import Client, ResponseTooLarge
 from actorbot.api._transport import _Reader, _TooLarge
 from actorbot.testing import FakeBotApi
-from tests.api.test_transport import OK, TOKEN, OneShotServer
+from tests.api.test_transport import TOKEN, OneShotServer
 
 _NAMES = st.sampled_from(["x-a", "X-B", "x-request-id", "Server", "Date", "vary"])
 _VALUES = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=0,
@@ -153,36 +152,14 @@ def test_connections_above_descriptor_1023_are_reused(tg: FakeBotApi) -> None:
     assert tg.sent_texts(1) == [str(i) for i in range(10)]
 
 
-class ResettingServer:
+class ResettingServer(OneShotServer):
     """Answers a connection's first request; when the next one arrives it resets the
     connection without reading it (as a server that closed it while idle does)."""
 
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.requests = 0
-        self._thread = threading.Thread(target=self._serve, name="resetting-server")
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += conn.recv(65536)
-            self.requests += 1
-            conn.sendall(OK)
-            conn.recv(1, socket.MSG_PEEK)  # the next request is here: reset, unread
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            conn.close()
-
-    def close(self) -> None:
-        self.sock.shutdown(socket.SHUT_RDWR)
-        self.sock.close()
-        self._thread.join(5)
+    def _handle(self, conn: socket.socket) -> None:
+        super()._handle(conn)
+        conn.recv(1, socket.MSG_PEEK)  # the next request is here: reset, unread
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 def test_a_reset_before_the_request_was_read_is_retried_for_any_method() -> None:
