@@ -3,7 +3,7 @@
 from actorbot.errors import SenderError, SenderQueueFull, SenderStopped, TooLate
 from actorbot.sending._facade import ChatSender
 from actorbot.sending._future import CallFuture
-from actorbot.sending._limiter import Lane, Limiter, LocalLimiter
+from actorbot.sending._limiter import AnsweredWindow, Lane, Limiter, LocalLimiter
 from actorbot.sending._ratelimit import (
     Rate,
     SlidingWindow,
@@ -23,6 +23,7 @@ from actorbot.sending._sender import (
 from actorbot.sending._settings import RateLimits, Sending
 
 __all__ = [
+    "AnsweredWindow",
     "Call",
     "CallFuture",
     "CallOptions",

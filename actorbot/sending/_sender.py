@@ -61,8 +61,14 @@ from actorbot.errors import (
 )
 from actorbot.runtime import InFlight, holding
 from actorbot.sending._future import CallFuture
-from actorbot.sending._limiter import Lane, LocalLimiter, window
-from actorbot.sending._ratelimit import Rate, TokenBucket, is_charged, is_private_chat
+from actorbot.sending._limiter import Lane, LocalLimiter, window_count
+from actorbot.sending._ratelimit import (
+    Rate,
+    SlidingWindow,
+    TokenBucket,
+    is_charged,
+    is_private_chat,
+)
 from actorbot.sending._settings import Sending
 
 if TYPE_CHECKING:
@@ -125,6 +131,7 @@ class Call:
     attempts: int = 0
     also: list[Call] | None = None  # coalesced calls that share this call's outcome
     held: tuple[InFlight, int] | None = None  # the update this call holds open
+    lane: Lane | None = None  # the limiter's lane this attempt holds a slot of
 
 
 @dataclass(slots=True)
@@ -385,8 +392,9 @@ class Sender(pykka.ThreadingActor):
             elif is_private_chat(key):
                 if not math.isinf(lim.private_per_s):
                     rate = TokenBucket(lim.private_per_s, lim.private_burst, self.clock.now())
-            else:
-                rate = window(lim.group_per_min / 60.0, lim.group_window, lim.margin)
+            elif not math.isinf(lim.group_per_min):
+                rate = SlidingWindow(window_count(lim.group_per_min / 60.0, lim.group_window),
+                                     lim.group_window + lim.margin)
             chat = self._chats[key] = _Chat(key, rate)
         return chat
 
@@ -456,8 +464,8 @@ class Sender(pykka.ThreadingActor):
         for lane, line in self._lanes.items():
             if self._lane_closed[lane] <= now:
                 self._pump_lane(lane, line, now, limit)
-            elif line:  # an earlier wake-up came first: this one is still due
-                self._schedule_wake(self._lane_closed[lane])
+            elif line and not math.isinf(self._lane_closed[lane]):
+                self._schedule_wake(self._lane_closed[lane])  # an earlier wake came first
         free = self._free
         while free and stats.in_flight < limit:
             chat = free.popleft()
@@ -482,13 +490,15 @@ class Sender(pykka.ThreadingActor):
                 continue
             wait = self.limiter.reserve(lane, now)
             if wait > 0:
-                self._lane_closed[lane] = now + wait
-                self._schedule_wake(now + wait)
+                self._lane_closed[lane] = now + wait  # inf: until a call of it is answered
+                if not math.isinf(wait):
+                    self._schedule_wake(now + wait)
                 return
             line.popleft()
             chat.placed = False
             assert chat.rate is not None
             chat.rate.take(now)
+            chat.queue[0].lane = lane
             self._send(chat)
 
     def _send(self, chat: _Chat) -> None:
@@ -517,6 +527,11 @@ class Sender(pykka.ThreadingActor):
     def _finish(self, done: _Done) -> None:
         call, error, result = done.call, done.error, done.result
         self.stats.in_flight -= 1
+        if call.lane is not None:  # its slot now counts from this answer
+            self.limiter.release(call.lane, self.clock.now())
+            if math.isinf(self._lane_closed[call.lane]):
+                self._lane_closed[call.lane] = 0.0  # it waited for a release: ask again
+            call.lane = None
         if isinstance(error, MessageNotModified) and call.attempts > 1:
             # An earlier attempt's answer was lost, but its edit took effect (errors.json:
             # "treat as success"). The message itself is not returned on this path.

@@ -21,8 +21,9 @@ class RateLimits:
     messages in any ``group_window`` seconds, at most ``global_per_s * global_window`` in
     any ``global_window`` (``paid_*``: the paid-broadcast lane, for calls with
     ``allow_paid_broadcast``). Windows hold from a cold start, where a full bucket would
-    not. Every window is widened by ``margin`` seconds, because requests can reach Telegram
-    closer together than they left. Shorter windows with the same rates scale time (tests).
+    not. The overall windows count a call until its answer came back (requests can reach
+    Telegram closer together than they left); every window is also widened by ``margin``
+    seconds. Shorter windows with the same rates scale time (tests).
     """
 
     private_per_s: float = 1.0

@@ -163,6 +163,9 @@ class CountingLimiter:
         self.asked[lane] += 1
         return self.inner.reserve(lane, now)
 
+    def release(self, lane: Lane, now: float) -> None:
+        self.inner.release(lane, now)
+
 
 def test_a_spent_budget_costs_no_work_per_waiting_chat(
     strict: FakeBotApi, clock: ManualClock
