@@ -14,9 +14,10 @@ with keep-alive connections, so a ~50 ms round trip does not cap the bot at 20 c
   its line alone until the limiter says it may have room, so 100,000 queued chats cost no
   more per message than ten.
 - **429** pauses only the chat that got it, for ``retry_after``; the same call is retried.
-- **5xx and network errors** retry with exponential backoff and jitter up to a limit; a call
-  that may already have reached Telegram is retried only if it is idempotent or the caller
-  opted in. The future gets the typed error otherwise. A retried edit answered "message is
+- **5xx, 429 and connection failures** retry with exponential backoff and jitter until
+  ``retry_deadline`` after queueing, however many tries that takes; a call that may already
+  have reached Telegram is retried (``max_retries`` times) only if it is idempotent or the
+  caller opted in. The future gets the typed error otherwise. A retried edit answered "message is
   not modified" took effect the first time: it resolves with ``True``.
 - **Chat migration** (400 with ``migrate_to_chat_id``): the call and everything queued for
   the old id move to the new id; ``sender.chat_migrated`` is logged and ``on_migrated``
@@ -599,8 +600,8 @@ class Sender(pykka.ThreadingActor):
         else:
             return None
         left = call.created + self.retry_deadline - self.clock.now()
-        if left <= 0:
-            return None
+        if left <= 0 or (isinstance(error, RetryAfter) and delay > left):
+            return None  # (a retry before retry_after ends would only be refused again)
         delay = min(delay, left)  # a last try at the deadline rather than none
         log.info("sender.retry", method=call.method, attempt=call.attempts,
                  error=type(error).__name__, retry_in=round(delay, 3))
