@@ -185,6 +185,11 @@ class PollingStopped(ActorbotError):
         self.cause = cause
 
 
+class NoSuchDeadLetter(ActorbotError, LookupError):
+    """``replay_dead_letter`` was given an ``update_id`` the journal holds no dead letter
+    for (never parked, already replayed, or dropped past ``max_dead_letters``)."""
+
+
 class EngineBusy(ActorbotError):
     """``feed`` waited ``timeout`` seconds for room: hand the update in again later (a
     webhook answers 429 with ``Retry-After``)."""

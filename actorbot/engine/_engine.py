@@ -23,7 +23,14 @@ import structlog
 from actorbot.api import Client, Connection
 from actorbot.engine._settings import Handling, Hooks, Status
 from actorbot.engine._stats import Parts, read_stats
-from actorbot.errors import ConfigError, EngineBusy, NotRunning, PollingStopped, StateError
+from actorbot.errors import (
+    ConfigError,
+    EngineBusy,
+    NoSuchDeadLetter,
+    NotRunning,
+    PollingStopped,
+    StateError,
+)
 from actorbot.handlers import commands_of, prepare_commands
 from actorbot.intake import (
     Poller,
@@ -52,6 +59,8 @@ from actorbot.updates import update_type
 log = structlog.get_logger("actorbot.engine")
 
 _LIVE: frozenset[str] = frozenset({"starting", "connected", "retrying"})
+_CALL_FAILED: Final = "sender"
+"""The ``route`` of a dead letter parked because a Bot API call made for it failed."""
 
 
 def _start(actor: pykka.Actor) -> pykka.ActorRef[Any]:
@@ -180,6 +189,7 @@ class Engine:
         self._keep = _keep_all_but(frozenset(handling.at_most_once))
         self.tracker = InFlight()
         self.tracker.on_acked = self.journal.ack
+        self.tracker.on_failed = self._on_call_failed
         self.client = connection.client(token, pool_maxsize=max(10, sending.http_workers))
         self.commands = commands
         self.access = access if access is not None else AccessList()
@@ -376,6 +386,13 @@ class Engine:
             with contextlib.suppress(pykka.ActorDeadError):
                 router.tell(ChatMoved(old, new))
 
+    def _on_call_failed(self, update_id: int, update: Any, error: str) -> None:
+        """A call an update's handler made failed and no handler saw the error: the reply
+        is not out, so the update is parked (a dead letter), not forgotten as done."""
+        log.error("journal.parked", route=_CALL_FAILED, update_id=update_id, error=error)
+        self.journal.park(update, _CALL_FAILED, error)
+        self.journal.ack(update_id)
+
     def _on_fatal(self, error: PollingStopped) -> None:
         self.error = error
         self._fire("on_error", error)
@@ -475,6 +492,23 @@ class Engine:
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         """Updates parked after every retry failed (newest first), with their errors."""
         return self.journal.dead_letters(limit)
+
+    def replay_dead_letter(self, update_id: int) -> None:
+        """Hand a dead letter to the router again (after fixing what made it fail).
+
+        The update is pending in the journal again first, so the replay itself is owed at
+        least once; it reaches every at-least-once route its seeds match, as a replay at
+        start does. Raises :class:`~actorbot.errors.NoSuchDeadLetter` if there is none.
+        """
+        router = self._router_ref
+        if router is None or not self.running:
+            raise NotRunning(f"engine is {self.status}: start() it before replaying")
+        update = self.journal.revive(update_id)
+        if update is None:
+            raise NoSuchDeadLetter(f"no dead letter with update_id {update_id}")
+        log.info("journal.dead_letter_replayed", update_id=update_id)
+        self.tracker.admit(1)
+        router.tell(Batch([update], replay=True))
 
     def _emit_stats(self) -> None:
         log.info("engine.stats", **self.stats())

@@ -88,6 +88,11 @@ class Journal(ABC):
         """Keep a poisonous update as a dead letter (it stays acknowledged by the caller)."""
 
     @abstractmethod
+    def revive(self, update_id: int) -> Any | None:
+        """Take the newest dead letter of ``update_id`` back: it is pending again (so an
+        operator's replay survives a crash too) and returned; None if there is none."""
+
+    @abstractmethod
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         """The most recently parked updates, newest first."""
 

@@ -92,6 +92,18 @@ class MemoryJournal(Journal):
             self._dead.append(DeadLetter(update_id, route, error, update, time.time()))
             self.stats.dead_letters += 1
 
+    def revive(self, update_id: int) -> Any | None:
+        with self._lock:
+            for dead in reversed(self._dead):
+                if dead.update_id == update_id:
+                    self._dead.remove(dead)
+                    self._done.pop(update_id, None)
+                    self._pending[update_id] = dead.update
+                    self.stats.dead_letters -= 1
+                    self.stats.pending = len(self._pending)
+                    return dead.update
+        return None
+
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         with self._lock:
             return list(reversed(self._dead))[:limit]

@@ -273,6 +273,24 @@ class SqliteJournal(Journal):
                    "ORDER BY rowid DESC LIMIT 1 OFFSET ?)", (self.max_dead_letters - 1,))
         self.stats.dead_letters = min(self.stats.dead_letters, self.max_dead_letters)
 
+    def revive(self, update_id: int) -> Any | None:
+        self.flush()  # a park still queued for the writer counts
+        db = self._connection()
+        with self._lock, _transaction(db):
+            row = db.execute("SELECT rowid, payload FROM dead_letters WHERE update_id = ? "
+                             "ORDER BY rowid DESC LIMIT 1", (update_id,)).fetchone()
+            if row is None:
+                return None
+            rowid, payload = row
+            db.execute("DELETE FROM dead_letters WHERE rowid = ?", (rowid,))
+            db.execute("INSERT INTO updates (update_id, state, payload, received) "
+                       "VALUES (?, ?, ?, ?) ON CONFLICT (update_id) DO UPDATE SET "
+                       "state = excluded.state, payload = excluded.payload, done = NULL, "
+                       "replays = 0", (update_id, _PENDING, payload, time.time()))
+            self.stats.dead_letters -= 1
+            self.stats.pending += 1
+        return json.loads(payload)
+
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         rows = self._read("SELECT update_id, route, error, payload, parked FROM dead_letters "
                           "ORDER BY rowid DESC LIMIT ?", (limit,))

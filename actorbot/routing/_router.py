@@ -287,7 +287,7 @@ class Router(pykka.ThreadingActor):
                 continue
             if not targets:
                 self._skipped(update)
-            self.tracker.begin(seq, len(targets), key)
+            self.tracker.begin(seq, len(targets), key, update)
             for index, seed in targets:
                 durable = not transient and durable_routes[index]
                 retries = self.routes[index].on_failure.retries if durable else 0

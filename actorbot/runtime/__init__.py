@@ -3,12 +3,13 @@
 from actorbot.runtime._backoff import Backoff
 from actorbot.runtime._clock import Clock, ManualClock, Timer
 from actorbot.runtime._pool import ActorPool, Runtime, RuntimeActor, ThreadPerActor, unbind
-from actorbot.runtime._tracker import InFlight, holding
+from actorbot.runtime._tracker import Failure, InFlight, holding
 
 __all__ = [
     "ActorPool",
     "Backoff",
     "Clock",
+    "Failure",
     "InFlight",
     "ManualClock",
     "Runtime",

@@ -10,6 +10,11 @@ An update is finished when every handler it reached returned from it *and* every
 call those handlers made while handling it has resolved: only then is its reply out, so
 only then may the journal forget it. While a handler runs an update, :func:`holding`
 names it, and the sender holds the update open for each call made meanwhile.
+
+A call that finally fails finishes its hold with a :class:`Failure`. When the update is
+then finished, a failure nobody handled (no handler saw the error) makes the tracker tell
+:attr:`InFlight.on_failed` instead of :attr:`InFlight.on_acked`: the journal parks the
+update as a dead letter rather than forgetting it as done.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 _running = threading.local()
 
@@ -27,6 +34,15 @@ def holding() -> tuple[InFlight, int] | None:
     return held
 
 
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A call made for an update failed: ``error`` says how (no text, no token);
+    ``handled()`` says, when the update is finished, whether a handler saw the error."""
+
+    error: str
+    handled: Callable[[], bool]
+
+
 class InFlight:
     """Counts updates in flight; ``wait_below`` and ``wait_idle`` block without polling."""
 
@@ -35,13 +51,19 @@ class InFlight:
         self._remaining: dict[int, int] = {}
         self._keys: dict[int, int] = {}
         self._abandoned: set[int] = set()
+        self._updates: dict[int, Any] = {}
+        self._failures: dict[int, list[Failure]] = {}
         self.admitted = 0
         self.finished = 0
         self.hook_failures = 0
         """Exceptions from tolerated hooks (logged, the update counted as handled)."""
         self.on_acked: Callable[[int], None] | None = None
         """Called (outside the lock) with the key given to :meth:`begin` once every handler
-        finished the update, unless one of them :meth:`abandon`-ed it."""
+        finished the update, unless one of them :meth:`abandon`-ed it or a call made for
+        it failed unhandled (then :attr:`on_failed`)."""
+        self.on_failed: Callable[[int, Any, str], None] | None = None
+        """Called (outside the lock) with the key, the update given to :meth:`begin` and
+        the first unhandled call error, instead of :attr:`on_acked`."""
         self.congested: Callable[[], bool] | None = None
         """Also hold fetching while this says so (the sender's queue is long); whoever
         makes it false again calls :meth:`poke`."""
@@ -54,9 +76,12 @@ class InFlight:
         with self._cond:
             self.admitted += count
 
-    def begin(self, seq: int, handlers: int, key: int | None = None) -> None:
+    def begin(
+        self, seq: int, handlers: int, key: int | None = None, update: Any = None
+    ) -> None:
         """``seq`` entered the engine and will be finished ``handlers`` times (0: done);
-        ``key`` (its ``update_id``) is what :attr:`on_acked` is told."""
+        ``key`` (its ``update_id``) is what :attr:`on_acked` is told, ``update`` what
+        :attr:`on_failed` is given to park."""
         if handlers <= 0:
             with self._cond:
                 self.finished += 1
@@ -68,6 +93,12 @@ class InFlight:
             self._remaining[seq] = handlers
             if key is not None:
                 self._keys[seq] = key
+                self._updates[seq] = update
+
+    def key_of(self, seq: int) -> int | None:
+        """The ``update_id`` of ``seq`` while it is in flight (for log lines)."""
+        with self._cond:
+            return self._keys.get(seq)
 
     def hold(self, seq: int) -> None:
         """One more :meth:`finish` is due for ``seq`` (a call made while handling it)."""
@@ -75,22 +106,32 @@ class InFlight:
             if seq in self._remaining:
                 self._remaining[seq] += 1
 
-    def finish(self, seq: int) -> None:
+    def finish(self, seq: int, failure: Failure | None = None) -> None:
+        """One of the handlers or calls of ``seq`` is done (``failure``: a call failed)."""
         with self._cond:
             left = self._remaining.get(seq)
             if left is None:
                 return
+            if failure is not None and seq in self._keys:
+                self._failures.setdefault(seq, []).append(failure)
             if left > 1:
                 self._remaining[seq] = left - 1
                 return
             del self._remaining[seq]
             key = self._keys.pop(seq, None)
+            update = self._updates.pop(seq, None)
+            failures = self._failures.pop(seq, None) if self._failures else None
             if self._abandoned and seq in self._abandoned:
                 self._abandoned.discard(seq)
                 key = None
             self.finished += 1
             self._cond.notify_all()
-        if key is not None and self.on_acked is not None:
+        if key is None:
+            return
+        unhandled = [f for f in failures or () if not f.handled()]
+        if unhandled and self.on_failed is not None:
+            self.on_failed(key, update, unhandled[0].error)
+        elif self.on_acked is not None:
             self.on_acked(key)
 
     def abandon(self, seq: int) -> None:

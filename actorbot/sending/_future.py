@@ -34,6 +34,9 @@ class CallFuture(ThreadingFuture[T]):
         Future.__init__(self)  # not ThreadingFuture's: no Condition yet
         self._result: ThreadingFutureResult | None = None
         self._waiters: threading.Condition | None = None
+        self.error_seen = False
+        """True once :meth:`get` raised the call's error to someone: they handled it, so the
+        update it belonged to is acknowledged rather than parked."""
 
     def get(self, *, timeout: float | None = None) -> T:
         if self._get_hook is not None:
@@ -49,6 +52,7 @@ class CallFuture(ThreadingFuture[T]):
                 self._waiters.wait(timeout=remaining)
             result = self._result
         if result.exc_info is not None:
+            self.error_seen = True
             exc_type, exc_value, traceback = result.exc_info
             assert exc_type is not None
             if exc_value is None:

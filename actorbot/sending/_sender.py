@@ -60,7 +60,7 @@ from actorbot.errors import (
     ServerError,
     TooLate,
 )
-from actorbot.runtime import InFlight, holding
+from actorbot.runtime import Failure, InFlight, holding
 from actorbot.sending._future import CallFuture
 from actorbot.sending._limiter import Lane, LocalLimiter, window_count
 from actorbot.sending._ratelimit import (
@@ -165,6 +165,8 @@ class SenderStats:
     coalesced: int = 0
     migrated: int = 0
     bucket_wait_s: float = 0.0
+    failed_by_error: dict[str, int] = field(default_factory=dict)
+    """Calls that finally failed, by error class name (``failed`` is their sum)."""
 
 
 class _Chat:
@@ -195,8 +197,30 @@ def _settle(call: Call, result: Any, error: BaseException | None) -> None:
             tracker, seq = each.held
             if isinstance(error, SenderStopped):
                 tracker.abandon(seq)  # never sent: the update is replayed at next start
-            else:
+            elif error is None:
                 tracker.finish(seq)
+            else:
+                tracker.finish(seq, Failure(_describe(each, error), _handled_by(each)))
+
+
+def _describe(call: Call, error: BaseException) -> str:
+    """What a dead letter says about a failed call: method, chat, error; never text."""
+    return (f"{call.method} to chat {call.params.get('chat_id')!r} failed after "
+            f"{call.attempts} attempt(s): {type(error).__name__}: {error}")
+
+
+def _handled_by(call: Call) -> Callable[[], bool]:
+    """A failure is the handler's once it was told (``on_result``) or ``get()`` raised it."""
+    if call.notify is not None:
+        return lambda: True
+    future = call.future
+    return lambda: future.error_seen
+
+
+def _log_failure(call: Call, error: BaseException) -> None:
+    update_id = call.held[0].key_of(call.held[1]) if call.held is not None else None
+    log.warning("sender.call_failed", method=call.method, chat_id=call.params.get("chat_id"),
+                update_id=update_id, error=type(error).__name__, attempts=call.attempts)
 
 
 class _Workers:
@@ -258,6 +282,8 @@ class _Workers:
             try:
                 self._sender.tell(_Done(call, result, error))
             except ActorDeadError:
+                if error is not None:
+                    _log_failure(call, error)
                 _settle(call, result, error)
 
     def stop(self, timeout: float | None = None) -> None:
@@ -648,6 +674,11 @@ class Sender(pykka.ThreadingActor):
             self.stats.succeeded += count
         else:
             self.stats.failed += count
+            name = type(error).__name__
+            by_error = self.stats.failed_by_error
+            by_error[name] = by_error.get(name, 0) + count
+            if not isinstance(error, SenderStopped):  # stopping: replayed, not lost
+                _log_failure(call, error)
         _settle(call, result, error)
 
     # -- flush and stop -------------------------------------------------------------------
