@@ -7,6 +7,12 @@ thread commits in groups, so under load one commit covers many updates. An updat
 acknowledged but not yet committed when the process dies is replayed: that window, plus
 the updates being handled, is exactly what a crash can duplicate.
 
+Whatever Telegram (or ``feed``) sends is storable: payloads are stored as ASCII JSON (a
+lone surrogate such as ``"\\ud800"`` survives as its escape), and an ``update_id`` beyond
+SQLite's 64-bit integers as its decimal digits in a BLOB (see :func:`_key`). An update
+that still cannot be stored is handed on at most once with a logged reason; it never
+blocks its batch.
+
 ``synchronous="NORMAL"`` (the default) survives a killed process; ``"FULL"`` also survives
 a power cut, for an fsync per batch.
 """
@@ -125,16 +131,17 @@ class SqliteJournal(Journal):
                 "SELECT update_id, payload, replays FROM updates WHERE state = 0 "
                 "ORDER BY update_id").fetchall()
             replay: list[Any] = []
-            for update_id, payload, replays in rows:
+            for key, payload, replays in rows:
+                update_id = _unkey(key)
                 update = json.loads(payload)
                 if replays <= self.max_replays:
                     replay.append(update)
                     continue
                 error = f"still pending after {replays - 1} restarts: it may crash the process"
                 log.error("journal.parked", update_id=update_id, route="*", error=error)
-                _insert_dead(db, (update_id, "*", error, payload, now))
+                _insert_dead(db, (key, "*", error, payload, now))
                 db.execute("UPDATE updates SET state = ?, payload = NULL, done = ? "
-                           "WHERE update_id = ?", (_DONE, now, update_id))
+                           "WHERE update_id = ?", (_DONE, now, key))
             stats = self.stats
             stats.pending = len(replay)
             stats.replayed += len(replay)
@@ -165,7 +172,8 @@ class SqliteJournal(Journal):
         known = [i for i in ids if i is not None]
         now = time.time()
         fresh: list[Any] = []
-        rows: list[tuple[int, int, str | None, float, float | None]] = []
+        rows: list[tuple[int | bytes, int, str | None, float, float | None]] = []
+        duplicates = 0
         with self._lock, _transaction(db):
             seen = _existing(db, known)
             for update, update_id in zip(updates, ids, strict=True):
@@ -173,29 +181,31 @@ class SqliteJournal(Journal):
                     fresh.append(update)
                     continue
                 if update_id in seen:
-                    self.stats.duplicates += 1
+                    duplicates += 1
                     continue
                 seen.add(update_id)
                 fresh.append(update)
                 payload = _dumps(update) if keep is None or keep(update) else None
                 if payload is None:  # at-most-once (or not JSON): remembered for dedupe only
-                    rows.append((update_id, _DONE, None, now, now))
+                    rows.append((_key(update_id), _DONE, None, now, now))
                 else:
-                    rows.append((update_id, _PENDING, payload, now, None))
+                    rows.append((_key(update_id), _PENDING, payload, now, None))
             db.executemany("INSERT INTO updates (update_id, state, payload, received, done) "
                            "VALUES (?, ?, ?, ?, ?)", rows)
             if offset is not None:
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('offset', ?)",
-                           (offset,))
-            self.stats.recorded += len(rows)
-            self.stats.pending += sum(1 for r in rows if r[1] == _PENDING)
+                           (_key(offset),))
+        stats = self.stats  # only what was committed counts
+        stats.duplicates += duplicates
+        stats.recorded += len(rows)
+        stats.pending += sum(1 for r in rows if r[1] == _PENDING)
         return fresh
 
     def next_offset(self) -> int | None:
         db = self._connection()
         with self._lock:
             row = db.execute("SELECT value FROM meta WHERE key = 'offset'").fetchone()
-        return None if row is None else int(row[0])
+        return None if row is None else int(_unkey(row[0]))
 
     # -- acknowledgements and dead letters (group-committed by the writer thread) -----------
 
@@ -211,7 +221,8 @@ class SqliteJournal(Journal):
             return
         payload = _dumps(update) or json.dumps(repr(update))
         with self._cond:
-            self._parks.append((update_id, route, error, payload, time.time()))
+            self._parks.append((_key(update_id), _text(route), _text(error), payload,
+                                time.time()))
             self._queued += 1
             self._cond.notify_all()
 
@@ -237,7 +248,7 @@ class SqliteJournal(Journal):
                     return  # closing, and everything is written
             try:
                 self._write(acks, parks)
-            except sqlite3.Error as exc:
+            except Exception as exc:  # noqa: BLE001 - the writer must outlive any bad row
                 # Unwritten acks only mean replays after a crash; never stop the engine.
                 log.error("journal.write_failed", error=f"{type(exc).__name__}: {exc}",
                           acks=len(acks), parked=len(parks))
@@ -253,7 +264,7 @@ class SqliteJournal(Journal):
                 _insert_dead(db, park)
             cursor = db.executemany(
                 "UPDATE updates SET state = 1, payload = NULL, done = ? "
-                "WHERE update_id = ? AND state = 0", [(now, i) for i in acks])
+                "WHERE update_id = ? AND state = 0", [(now, _key(i)) for i in acks])
             stats = self.stats
             stats.acked += max(cursor.rowcount, 0)
             stats.pending -= max(cursor.rowcount, 0)
@@ -278,7 +289,7 @@ class SqliteJournal(Journal):
         db = self._connection()
         with self._lock, _transaction(db):
             row = db.execute("SELECT rowid, payload FROM dead_letters WHERE update_id = ? "
-                             "ORDER BY rowid DESC LIMIT 1", (update_id,)).fetchone()
+                             "ORDER BY rowid DESC LIMIT 1", (_key(update_id),)).fetchone()
             if row is None:
                 return None
             rowid, payload = row
@@ -286,7 +297,7 @@ class SqliteJournal(Journal):
             db.execute("INSERT INTO updates (update_id, state, payload, received) "
                        "VALUES (?, ?, ?, ?) ON CONFLICT (update_id) DO UPDATE SET "
                        "state = excluded.state, payload = excluded.payload, done = NULL, "
-                       "replays = 0", (update_id, _PENDING, payload, time.time()))
+                       "replays = 0", (_key(update_id), _PENDING, payload, time.time()))
             self.stats.dead_letters -= 1
             self.stats.pending += 1
         return json.loads(payload)
@@ -294,7 +305,7 @@ class SqliteJournal(Journal):
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         rows = self._read("SELECT update_id, route, error, payload, parked FROM dead_letters "
                           "ORDER BY rowid DESC LIMIT ?", (limit,))
-        return [DeadLetter(i, r, e, json.loads(p), t) for i, r, e, p, t in rows]
+        return [DeadLetter(_unkey(i), r, e, json.loads(p), t) for i, r, e, p, t in rows]
 
     def count(self, state: Literal["pending", "done"]) -> int:
         """Rows in each state (for tests and operators; works while closed, too)."""
@@ -332,7 +343,27 @@ def _transaction(db: sqlite3.Connection) -> Any:
     db.execute("COMMIT")
 
 
-_Park = tuple[int, str, str, str, float]  # update_id, route, error, payload, parked at
+_Park = tuple[int | bytes, str, str, str, float]  # key, route, error, payload, parked at
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _key(update_id: int) -> int | bytes:
+    """How ``update_id`` is stored: SQLite integers are 64-bit, so a larger id becomes its
+    decimal digits in a BLOB (never converted by column affinity, unique like any value,
+    sorted after every integer, as ids above 2**63 - 1 are)."""
+    if _INT64_MIN <= update_id <= _INT64_MAX:
+        return update_id
+    return str(update_id).encode("ascii")
+
+
+def _unkey(value: int | bytes) -> int:
+    return int(value) if isinstance(value, bytes) else value
+
+
+def _text(value: str) -> str:
+    """``value`` encodable as UTF-8 (a lone surrogate in an error message becomes its
+    escape), as SQLite needs it."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _insert_dead(db: sqlite3.Connection, park: _Park) -> None:
@@ -344,18 +375,19 @@ def _existing(db: sqlite3.Connection, ids: list[int]) -> set[int]:
     if not ids:
         return set()
     found: set[int] = set()
-    for start in range(0, len(ids), 500):  # SQLite's bound on host parameters
-        chunk = ids[start:start + 500]
+    keys = [_key(i) for i in ids]
+    for start in range(0, len(keys), 500):  # SQLite's bound on host parameters
+        chunk = keys[start:start + 500]
         marks = ",".join("?" * len(chunk))
-        found.update(row[0] for row in db.execute(
+        found.update(_unkey(row[0]) for row in db.execute(
             f"SELECT update_id FROM updates WHERE update_id IN ({marks})", chunk))  # noqa: S608
     return found
 
 
 def _dumps(update: Any) -> str | None:
     try:
-        return json.dumps(update, separators=(",", ":"), ensure_ascii=False)
-    except (TypeError, ValueError) as exc:  # fed from Python, not from Telegram
+        return json.dumps(update, separators=(",", ":"))  # ASCII: lone surrogates survive
+    except (TypeError, ValueError, RecursionError) as exc:  # fed from Python, not Telegram
         log.warning("journal.not_serializable", update_id=update_id_of(update),
                     error=f"{type(exc).__name__}: {exc}")
         return None

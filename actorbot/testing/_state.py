@@ -76,7 +76,11 @@ def _update_kind(obj: Any) -> str | None:
 
 
 def _encode(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: JSON escapes it, as Telegram's does
+        return json.dumps(obj, separators=(",", ":")).encode()
 
 
 @dataclass(slots=True)

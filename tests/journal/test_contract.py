@@ -156,3 +156,47 @@ def test_every_recorded_update_is_pending_until_acked(events: list[tuple[int, bo
             recorded.add(update_id)
     journal.close()
     assert [u["update_id"] for u in journal.open()] == sorted(recorded - acked)
+
+
+ODD_IDS = [2**63 - 1, 2**63, 2**64 + 5, -(2**63) - 1, 10**30]
+
+
+def test_any_update_id_and_any_string_is_stored_losslessly(make: Factory) -> None:
+    odd = [upd(i) for i in ODD_IDS]
+    surrogate = {"update_id": 7, "message": {"text": "\ud800 lone \udfff", "chat": {"id": 2}}}
+    journal = make()
+    assert journal.record([*odd, surrogate, upd(8)], offset=10**30 + 1) == [
+        *odd, surrogate, upd(8)]
+    assert journal.record([upd(2**63), upd(10**30)]) == []  # still duplicates
+    assert journal.stats.duplicates == 2
+    assert journal.next_offset() == 10**30 + 1
+    journal.ack(2**63)
+    journal.park(upd(2**64 + 5), "r", "ValueError: \udc80")
+    journal.ack(2**64 + 5)
+    journal.flush()
+    journal.close()
+    again = journal
+    replayed = again.open()
+    assert sorted(u["update_id"] for u in replayed) == sorted(
+        [2**63 - 1, -(2**63) - 1, 10**30, 7, 8])
+    assert next(u for u in replayed if u["update_id"] == 7) == surrogate
+    (dead,) = again.dead_letters()
+    assert (dead.update_id, dead.update) == (2**64 + 5, upd(2**64 + 5))
+    assert again.revive(2**64 + 5) == upd(2**64 + 5)
+    assert again.dead_letters() == []
+
+
+def test_revive_takes_a_dead_letter_back_as_pending(make: Factory) -> None:
+    journal = make()
+    journal.record([upd(1)])
+    assert journal.revive(1) is None  # pending, not parked
+    journal.park(upd(1), "r", "boom")
+    journal.ack(1)
+    journal.flush()
+    assert journal.stats.pending == 0
+    assert journal.revive(1) == upd(1)
+    assert journal.stats.pending == 1
+    assert journal.record([upd(1)]) == []  # pending again: a duplicate
+    journal.ack(1)
+    journal.flush()
+    assert journal.stats.pending == 0
