@@ -270,7 +270,7 @@ class Client(BotMethods):
         status = response.status_code
         try:
             body = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json allows
             excerpt = redact(response.text[:_EXCERPT], self._token).strip()
             if status >= 500:
                 raise ServerError(status, f"non-JSON answer: {excerpt!r}", method=method) from None

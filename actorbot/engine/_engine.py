@@ -9,6 +9,7 @@ confirm the offset -> stop the actors and join every thread. pykka's
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import threading
@@ -306,7 +307,12 @@ class Engine:
         return self._sender_handle.submit(method, params)
 
     def stop(self, timeout: float = 10.0) -> bool:
-        """Stop gracefully within ``timeout`` seconds; True if everything was drained."""
+        """Stop gracefully within ``timeout`` seconds; True if everything was drained.
+
+        Exception-safe: a stage that raises is logged (``engine.stop_failed`` with the
+        stage and the error type), makes the result False, and the next stages still run,
+        so every thread the engine started is stopped and the status ends "stopped".
+        """
         if not self._set_status("stopping", only_from=_LIVE):
             return True
         deadline = time.monotonic() + timeout
@@ -314,40 +320,63 @@ class Engine:
         def left() -> float:
             return max(deadline - time.monotonic(), 0.0)
 
-        drained = True
+        ok = True
+
+        def stage(name: str, step: Callable[[], bool | None]) -> None:
+            nonlocal ok
+            try:
+                ok &= step() is not False
+            except Exception as exc:
+                ok = False
+                log.error("engine.stop_failed", stage=name, error=type(exc).__name__,
+                          exc_info=exc)
+
         if self._stats_timer is not None:
-            self._stats_timer.cancel()
-        close_intake(self.client, self.intake)  # first: Telegram keeps what comes next
+            stage("stats timer", self._stats_timer.cancel)
+        stage("close intake", lambda: close_intake(self.client, self.intake))
         if self._poller is not None and self._poller_actor is not None:
-            self._stop_poller(self._poller, self._poller_actor, left)
+            poller_ref, poller = self._poller, self._poller_actor
+            stage("poller", lambda: self._stop_poller(poller_ref, poller, left))
         if self._router_ref is not None:
-            drained &= _ping(self._router_ref, left())  # every batch it got is now routed
-            drained &= self.tracker.wait_idle(left())  # ... and handled
-            if not drained:
-                log.warning("engine.stop_timeout", stage="drain", in_flight=len(self.tracker))
-            closing = self._router_ref.ask(Shutdown(), timeout=max(left(), 0.001))
-            try:
-                closing.get(timeout=max(left(), 0.001))
-            except pykka.Timeout:
-                drained = False
-                log.warning("engine.stop_timeout", stage="close handlers",
-                            alive=self.stats()["handlers_alive"])
+            stage("drain", lambda: self._drain(left))
         if self._sender_actor is not None and self._sender_ref is not None:
-            flushed = self._sender_actor.flush_future(self.clock.now() + left())
-            try:
-                drained &= bool(flushed.get(timeout=max(left(), 0.001) + 1.0))
-            except pykka.Timeout:
-                drained = False
-            if not drained:
-                log.warning("engine.stop_timeout", stage="flush sender")
+            stage("flush sender", lambda: self._flush_sender(left))
         if self._poller_actor is not None and self._poller_actor.offset is not None:
-            confirm_offset(self.client, self._poller_actor.offset)
-        self._teardown(left())
-        self.journal.close()  # what is still pending is replayed at the next start
+            offset = self._poller_actor.offset
+            stage("confirm offset", lambda: confirm_offset(self.client, offset))
+        stage("teardown", lambda: self._teardown(left()))
+        stage("close journal", self.journal.close)  # pending updates replay at next start
         self._set_status("stopped")
         self._done.set()
-        log.info("engine.stopped", drained=drained)
+        log.info("engine.stopped", drained=ok)
+        return ok
+
+    def _drain(self, left: Callable[[], float]) -> bool:
+        """Route what the router has, wait until it is handled, close the handlers."""
+        assert self._router_ref is not None
+        drained = _ping(self._router_ref, left())  # every batch it got is now routed
+        drained &= self.tracker.wait_idle(left())  # ... and handled
+        if not drained:
+            log.warning("engine.stop_timeout", stage="drain", in_flight=len(self.tracker))
+        closing = self._router_ref.ask(Shutdown(), timeout=max(left(), 0.001))
+        try:
+            closing.get(timeout=max(left(), 0.001))
+        except pykka.Timeout:
+            log.warning("engine.stop_timeout", stage="close handlers",
+                        alive=self.stats()["handlers_alive"])
+            return False
         return drained
+
+    def _flush_sender(self, left: Callable[[], float]) -> bool:
+        assert self._sender_actor is not None
+        flushed = self._sender_actor.flush_future(self.clock.now() + left())
+        try:
+            done = bool(flushed.get(timeout=max(left(), 0.001) + 1.0))
+        except pykka.Timeout:
+            done = False
+        if not done:
+            log.warning("engine.stop_timeout", stage="flush sender")
+        return done
 
     def _stop_poller(
         self, ref: pykka.ActorRef[Any], poller: Poller, left: Callable[[], float]
@@ -366,19 +395,34 @@ class Engine:
                     log.warning("engine.stop_timeout", stage="poller")
                     return
 
-    def _teardown(self, timeout: float) -> None:
-        for ref in (self._router_ref, self._sender_ref):
+    def _teardown(self, timeout: float) -> bool:
+        """Stop every actor and thread the engine started; each step runs even if an
+        earlier one raised (logged as ``engine.stop_failed``). False if one did."""
+        timeout = max(timeout, 0.1)
+        steps: list[tuple[str, Callable[[], object]]] = []
+        for name, ref in (("router", self._router_ref), ("sender", self._sender_ref)):
             if ref is not None:
-                with contextlib.suppress(pykka.ActorDeadError, pykka.Timeout):
-                    ref.stop(timeout=max(timeout, 0.1))
+                steps.append((name, functools.partial(ref.stop, timeout=timeout)))
         if self.runtime is not None:
-            self.runtime.shutdown(max(timeout, 0.1))
-        self.clock.stop(max(timeout, 0.1))
-        self.client.close()
+            runtime = self.runtime
+            steps.append(("handlers", lambda: runtime.shutdown(timeout)))
+        steps.append(("clock", lambda: self.clock.stop(timeout)))
+        steps.append(("client", self.client.close))
         if self._poll_client is not None:
-            self._poll_client.close()
+            steps.append(("poll client", self._poll_client.close))
+        ok = True
+        for name, step in steps:
+            try:
+                step()
+            except (pykka.ActorDeadError, pykka.Timeout):
+                pass  # already gone, or will be: nothing more to do for it
+            except Exception as exc:
+                ok = False
+                log.error("engine.stop_failed", stage=name, error=type(exc).__name__,
+                          exc_info=exc)
         self._poller = self._router_ref = self._sender_ref = None
         self._sender_handle = None
+        return ok
 
     def _on_chat_migrated(self, old: int | str, new: int) -> None:
         router = self._router_ref

@@ -4,7 +4,11 @@ It owns its own :class:`~actorbot.api.Client` (its own connection pool: a long p
 never wait behind sends, nor sends behind it), drives itself one fetch per message, and
 reacts to each failure as Telegram asks (errors.json): 401/404/logged out stop it with a
 clear error; 409 names the webhook or the other poller; 429 waits ``retry_after``;
-5xx and network errors back off exponentially with jitter. Every wait is interruptible by
+5xx and network errors back off exponentially with jitter. An answer that cannot be
+read (not JSON, not a list of updates, or a local error such as RecursionError while
+decoding it) is counted in ``unreadable``, backed off, and after
+``Polling.unreadable_retries`` in a row stops polling with a clear error: retrying an
+answer the bot cannot read would otherwise spin forever. Every wait is interruptible by
 :meth:`Poller.stop_fetching`, and no wait is a busy loop.
 
 Backpressure: before each fetch it waits while the updates in flight reach
@@ -29,6 +33,7 @@ from actorbot.api import Client
 from actorbot.errors import (
     ApiError,
     Conflict,
+    InvalidResponse,
     LoggedOut,
     NotFound,
     PollingStopped,
@@ -50,6 +55,10 @@ class PollerStats:
     fetched: int = 0
     errors: int = 0
     rate_limited: int = 0
+    unreadable: int = 0
+    """getUpdates answers that could not be read (also counted in ``errors``)."""
+    journal_failures: int = 0
+    """Batches the journal failed to record (retried; also counted in ``errors``)."""
     last_error: str | None = None
 
 
@@ -85,6 +94,7 @@ class Poller(pykka.ThreadingActor):
         self.max_in_flight = max_in_flight
         self.backoff = settings.backoff
         self.conflict_retries = settings.conflict_retries
+        self.unreadable_retries = settings.unreadable_retries
         self.on_fatal = on_fatal
         self.journal = journal
         self.keep = keep
@@ -97,6 +107,7 @@ class Poller(pykka.ThreadingActor):
         self._stopping = threading.Event()
         self._failures = 0
         self._conflicts = 0
+        self._unreadable = 0
 
     def on_start(self) -> None:
         self.actor_ref.tell(_Poll())
@@ -123,21 +134,20 @@ class Poller(pykka.ThreadingActor):
                                   "limit": self.limit, "allowed_updates": self.allowed_updates}
         try:
             batch = self.client.request("getUpdates", params)
+        except InvalidResponse as exc:
+            return self._unreadable_answer(exc)
         except TelegramError as exc:
             return self._on_error(exc)
-        except Exception as exc:
-            log.exception("poller.error", error=type(exc).__name__)
-            self._report("retrying", exc)
-            return self._wait(self._next_backoff())
+        except Exception as exc:  # noqa: BLE001 - local, e.g. RecursionError: never spin
+            return self._unreadable_answer(exc)
         self.stats.polls += 1
         self._conflicts = 0
         if not isinstance(batch, list):
-            self.stats.errors += 1
-            log.error("poller.error", error="getUpdates result is not a list",
-                      result_type=type(batch).__name__)
-            self._report("retrying", None)
-            return self._wait(self._next_backoff())
+            return self._unreadable_answer(InvalidResponse(
+                200, f"getUpdates result is a {type(batch).__name__}, not a list",
+                method="getUpdates"))
         self._failures = 0
+        self._unreadable = 0
         self._report("connected", None)
         if batch:
             return self._hand_over(batch)
@@ -167,8 +177,11 @@ class Poller(pykka.ThreadingActor):
                 fresh = self.journal.record(fresh, offset=newest + 1, keep=self.keep)
             except Exception as exc:
                 self.stats.errors += 1
+                self.stats.journal_failures += 1
+                self.stats.last_error = type(exc).__name__
                 log.error("poller.journal_failed", error=f"{type(exc).__name__}: {exc}",
                           batch_size=len(batch), exc_info=exc)
+                self._report("retrying", exc)  # not "connected": nothing gets through
                 return self._wait(self._next_backoff())
         if restarted and not fresh:
             return self._no_progress(batch)  # the same old updates again: don't spin
@@ -183,6 +196,22 @@ class Poller(pykka.ThreadingActor):
         self.stats.errors += 1
         log.warning("poller.no_progress", batch_size=len(batch), offset=self.offset)
         return self._wait(self._next_backoff())
+
+    def _unreadable_answer(self, exc: Exception) -> bool:
+        stats = self.stats
+        stats.errors += 1
+        stats.unreadable += 1
+        stats.last_error = type(exc).__name__
+        self._unreadable += 1
+        if self._unreadable > self.unreadable_retries:
+            return self._fatal(
+                f"{self._unreadable} getUpdates answers in a row could not be read "
+                f"(last: {type(exc).__name__}): is base_url a Bot API server?", exc)
+        delay = self._next_backoff()
+        log.error("poller.unreadable", error=type(exc).__name__, attempt=self._unreadable,
+                  retry_in=round(delay, 3))
+        self._report("retrying", exc)
+        return self._wait(delay)
 
     def _on_error(self, exc: TelegramError) -> bool:
         stats = self.stats
@@ -251,5 +280,5 @@ def confirm_offset(client: Client, offset: int | None) -> None:
     the poller's own offset it confirms nothing new, so it is also the interrupt."""
     try:
         client.request("getUpdates", {"offset": offset, "timeout": 0, "limit": 1})
-    except TelegramError as exc:
+    except Exception as exc:  # noqa: BLE001 - called while stopping: stopping must go on
         log.warning("poller.confirm_failed", offset=offset, error=type(exc).__name__)

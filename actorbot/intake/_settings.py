@@ -31,8 +31,10 @@ class Polling:
     ``allowed_updates``: update types to receive (None: Telegram's default set);
     ``backoff``: how 5xx and network errors are retried; ``conflict_retries``: how many
     409 answers (another poller, a webhook) in a row before polling stops with
-    ``PollingStopped``; ``delete_webhook``: delete a webhook first (switching back from
-    webhook mode; its pending updates stay for ``getUpdates``).
+    ``PollingStopped``; ``unreadable_retries``: how many answers in a row that cannot be
+    read (not JSON, not a list, a local error while decoding) are backed off and retried
+    before polling stops with ``PollingStopped``; ``delete_webhook``: delete a webhook
+    first (switching back from webhook mode; its pending updates stay for ``getUpdates``).
     """
 
     timeout: int = 30
@@ -40,10 +42,13 @@ class Polling:
     allowed_updates: Sequence[str] | None = None
     backoff: Backoff = field(default_factory=Backoff)
     conflict_retries: int = 5
+    unreadable_retries: int = 10
     delete_webhook: bool = False
 
     def __post_init__(self) -> None:
-        if self.timeout < 0 or not 1 <= self.limit <= 100 or self.conflict_retries < 0:
-            raise ConfigError("Polling: timeout >= 0, limit 1-100, conflict_retries >= 0")
+        if (self.timeout < 0 or not 1 <= self.limit <= 100 or self.conflict_retries < 0
+                or self.unreadable_retries < 0):
+            raise ConfigError("Polling: timeout >= 0, limit 1-100, conflict_retries >= 0, "
+                              "unreadable_retries >= 0")
         object.__setattr__(self, "allowed_updates",
                            update_types(self.allowed_updates, "Polling.allowed_updates"))
