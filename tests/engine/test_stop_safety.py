@@ -41,7 +41,8 @@ def test_unreadable_answers_are_counted_then_fatal_and_stop_stops(
         assert engine.stop(5) is True
     assert engine.status == "stopped"
     assert stats["poll_errors"] == 4
-    assert engine._poller_actor is not None and engine._poller_actor.stats.unreadable == 4
+    assert engine._poller_actor is not None
+    assert engine._poller_actor.stats.unreadable == 4
     assert [e["attempt"] for e in logs if e["event"] == "poller.unreadable"] == [1, 2, 3]
     assert engine.stop() is True  # stopped: nothing left to do
 
