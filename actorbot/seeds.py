@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Iterable
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import structlog
 
@@ -32,6 +32,26 @@ SeedFunction = Callable[[Any], object]
 """``update -> seed``: a hashable seed, an unhashable one, or None."""
 
 ALL: Final = "all"
+
+
+class BusinessChat(NamedTuple):
+    """The seed :func:`per_chat_id` gives a business account's chat: the same user's chat
+    with the bot and with a business owner are two conversations, two handlers."""
+
+    connection_id: str
+    chat_id: int
+
+
+_BUSINESS_CHAT_TYPES: Final = frozenset(
+    {"business_message", "edited_business_message", "deleted_business_messages"})
+
+
+def _chat_key(update: Any) -> int | BusinessChat | None:
+    chat = updates.chat_id(update)
+    if chat is None or updates.update_type(update) not in _BUSINESS_CHAT_TYPES:
+        return chat
+    connection = updates.business_connection_id(update)
+    return chat if connection is None else BusinessChat(connection, chat)
 
 
 def _types(value: str | Iterable[str]) -> frozenset[str] | None:
@@ -58,13 +78,13 @@ def seed_function(fn: Callable[[Any], object]) -> SeedFunction:
 
 
 def _keyed(
-    key: Callable[[Any], int | None],
+    key: Callable[[Any], Any],
     *,
     chat_types: frozenset[str] | None = None,
     update_types: frozenset[str] | None = None,
     allow: Callable[[int], bool] | None = None,
 ) -> SeedFunction:
-    def seed(update: Any) -> int | None:
+    def seed(update: Any) -> object:
         if update_types is not None and updates.update_type(update) not in update_types:
             return None
         value = key(update)
@@ -82,8 +102,9 @@ def _keyed(
 def per_chat_id(
     types: str | Iterable[str] = ALL, *, update_types: str | Iterable[str] = ALL
 ) -> SeedFunction:
-    """Seed = the chat id, for updates in chats of the given ``types`` (``"private"``...)."""
-    return _keyed(updates.chat_id, chat_types=_types(types), update_types=_types(update_types))
+    """Seed = the chat id, for updates in chats of the given ``types`` (``"private"``...);
+    a :class:`BusinessChat` for a business account's chat."""
+    return _keyed(_chat_key, chat_types=_types(types), update_types=_types(update_types))
 
 
 def per_chat_id_in(

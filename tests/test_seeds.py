@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from actorbot import seeds
+from actorbot import seeds, updates
 from tests.corpus import ROWS, Row, load
 
 
@@ -37,7 +37,11 @@ INLINE = {"update_id": 3, "inline_query": {"id": "i", "from": {"id": 9, "is_bot"
 @pytest.mark.parametrize("row", ROWS)
 def test_corpus_routes_to_the_expected_seeds(row: Row) -> None:
     update = load(row.file)
-    assert seeds.per_chat_id()(update) == row.chat_id
+    connection = updates.business_connection_id(update)
+    expected_chat = (seeds.BusinessChat(connection, row.chat_id)
+                     if connection is not None and row.chat_id is not None
+                     and row.update_type != "business_connection" else row.chat_id)
+    assert seeds.per_chat_id()(update) == expected_chat
     assert seeds.per_from_id()(update) == row.user_id
     expected_inline = row.user_id if row.update_type in ("inline_query",
                                                          "chosen_inline_result") else None

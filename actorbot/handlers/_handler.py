@@ -43,6 +43,7 @@ from actorbot.handlers._messages import (
     Scheduled,
 )
 from actorbot.runtime import RuntimeActor
+from actorbot.seeds import BusinessChat
 from actorbot.sending import CallResult, ChatSender, SenderHandle
 
 if TYPE_CHECKING:
@@ -180,13 +181,19 @@ class Handler(RuntimeActor):
         if self._sender is None:
             if self.context.sender is None:
                 raise StateError("this engine has no sender")
-            self._sender = ChatSender(self.context.sender, self.chat_id_for_sender,
-                                      self.actor_ref)
+            self._sender = ChatSender(
+                self.context.sender, self.chat_id_for_sender, self.actor_ref,
+                business_connection_id=self.business_connection_id_for_sender)
         return self._sender
 
     @property
     def chat_id_for_sender(self) -> int | str | None:
         """The chat ``self.sender`` fills in; None for handlers not bound to a chat."""
+        return None
+
+    @property
+    def business_connection_id_for_sender(self) -> str | None:
+        """The business connection ``self.sender`` replies through, if any."""
         return None
 
     @property
@@ -391,12 +398,25 @@ class ChatHandler(Handler):
 
     @property
     def chat_id(self) -> int:
-        seed: int = self.seed
-        return seed
+        seed = self.seed
+        if isinstance(seed, BusinessChat):
+            return seed.chat_id
+        chat: int = seed
+        return chat
+
+    @property
+    def business_connection_id(self) -> str | None:
+        """Set for a business account's chat (seed :class:`~actorbot.seeds.BusinessChat`)."""
+        seed = self.seed
+        return seed.connection_id if isinstance(seed, BusinessChat) else None
 
     @property
     def chat_id_for_sender(self) -> int | str | None:
         return self.chat_id
+
+    @property
+    def business_connection_id_for_sender(self) -> str | None:
+        return self.business_connection_id
 
 
 class UserHandler(Handler):

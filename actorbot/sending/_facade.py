@@ -22,10 +22,12 @@ class ChatSender(ChatMethods):
     it are positional: ``self.sender.send_message("hi")``. ``call(method, **params)`` reaches
     methods newer than the generated ones. ``notify(tag)`` returns a facade whose calls also
     deliver a ``CallResult`` to the handler's ``on_result``; ``options(coalesce=True)`` /
-    ``options(retry_unsafe=True)`` set per-call choices.
+    ``options(retry_unsafe=True)`` set per-call choices. ``business_connection_id``, when
+    bound (a business chat's handler), is filled into every method that takes one, so a
+    reply goes out on behalf of the business account, not from the bot's own chat.
     """
 
-    __slots__ = ("_chat_id", "_handle", "_notify", "_options", "_owner", "_tag")
+    __slots__ = ("_business", "_chat_id", "_handle", "_notify", "_options", "_owner", "_tag")
 
     def __init__(
         self,
@@ -34,8 +36,11 @@ class ChatSender(ChatMethods):
         owner: ActorRef[Any] | None = None,
         tag: Any = _NO_TAG,
         options: CallOptions | None = None,
+        *,
+        business_connection_id: str | None = None,
     ) -> None:
         self._handle = handle
+        self._business = business_connection_id
         self._chat_id = chat_id
         self._owner = owner
         self._tag = tag
@@ -51,12 +56,14 @@ class ChatSender(ChatMethods):
         """The same facade, whose calls report back to the handler as ``on_result``."""
         if self._owner is None:
             raise StateError("this sender has no actor to notify")
-        return ChatSender(self._handle, self._chat_id, self._owner, tag, self._options)
+        return ChatSender(self._handle, self._chat_id, self._owner, tag, self._options,
+                          business_connection_id=self._business)
 
     def options(self, *, coalesce: bool = False, retry_unsafe: bool = False) -> ChatSender:
         """The same facade with per-call choices (see ``CallOptions``)."""
         return ChatSender(self._handle, self._chat_id, self._owner, self._tag,
-                          CallOptions(coalesce=coalesce, retry_unsafe=retry_unsafe))
+                          CallOptions(coalesce=coalesce, retry_unsafe=retry_unsafe),
+                          business_connection_id=self._business)
 
     def call(self, method: str, /, **params: Any) -> CallFuture[Any]:
         """Call any Bot API method by its name; ``chat_id`` defaults to the bound chat."""
@@ -67,6 +74,10 @@ class ChatSender(ChatMethods):
         return self._submit(method, params)
 
     def _submit(self, method: str, params: dict[str, Any], /) -> CallFuture[Any]:
+        if self._business is not None and params.get("business_connection_id") is None:
+            spec = method_spec(method)
+            if spec is not None and "business_connection_id" in spec.params:
+                params["business_connection_id"] = self._business
         tag = None if self._notify is None else self._tag
         return self._handle.submit(method, params, notify=self._notify, tag=tag,
                                    options=self._options)
