@@ -249,7 +249,10 @@ class Client(BotMethods):
         try:
             return self._session.post(self._base + method, timeout=timeout, **kwargs)
         except requests.RequestException as exc:
-            raise self._network_error(method, exc) from None
+            error = self._network_error(method, exc)
+        # Raised outside the ``except``: ``from None`` would still keep requests' exception,
+        # its URL and so the token, as ``__context__``.
+        raise error
 
     def _network_error(self, method: str, exc: BaseException) -> NetworkError:
         """Map a requests/urllib3 failure to a typed error, with the token scrubbed out."""
@@ -344,7 +347,8 @@ class Client(BotMethods):
                     size += len(chunk)
                 return size
         except requests.RequestException as exc:
-            raise self._network_error("downloadFile", exc) from None
+            error = self._network_error("downloadFile", exc)
+        raise error  # outside the ``except``: no ``__context__`` carrying the URL (see _post)
 
 
 __all__ = ["DEFAULT_BASE_URL", "Client", "Connection", "TelegramError", "check_call", "method_spec"]
