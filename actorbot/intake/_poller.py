@@ -57,6 +57,9 @@ class PollerStats:
     rate_limited: int = 0
     unreadable: int = 0
     """getUpdates answers that could not be read (also counted in ``errors``)."""
+    below_offset: int = 0
+    """Updates in a batch with an id below the offset asked for (handed to the journal,
+    which drops those it has seen)."""
     journal_failures: int = 0
     """Batches the journal failed to record (retried; also counted in ``errors``)."""
     last_error: str | None = None
@@ -161,17 +164,19 @@ class Poller(pykka.ThreadingActor):
             return self._no_progress(batch)  # nothing here can move the offset
         offset = self.offset
         restarted = offset is not None and newest < offset
+        fresh = batch
         if restarted:
             # Telegram starts from a random update_id after a week without updates: a new
             # sequence, not old news (the journal still drops true duplicates).
             log.warning("poller.new_sequence", offset=offset, newest=newest)
-            fresh = batch
-        else:
-            fresh = batch if offset is None else [
-                u for u in batch
-                if not (isinstance(u, dict) and type(u.get("update_id")) is int
-                        and u["update_id"] < offset)
-            ]
+        elif offset is not None:
+            below = sum(
+                1 for u in batch if isinstance(u, dict) and type(u.get("update_id")) is int
+                and u["update_id"] < offset)
+            if below:
+                # Not dropped: the journal tells true duplicates from late newcomers.
+                self.stats.below_offset += below
+                log.warning("poller.below_offset", offset=offset, updates=below)
         if self.journal is not None:
             try:
                 fresh = self.journal.record(fresh, offset=newest + 1, keep=self.keep)

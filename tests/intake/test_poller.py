@@ -224,3 +224,24 @@ def test_a_backward_jump_is_a_new_sequence_and_old_news_is_not_handled_again(
     assert [u["update_id"] for u in flat(sink)[2:]] == [7, 8]
     assert poller.offset == 9
     assert journal.stats.duplicates == 1
+
+
+def test_lower_ids_after_a_jump_are_handed_over_logged_and_counted(
+    tg: FakeBotApi, poll: Any
+) -> None:
+    journal = MemoryJournal()
+    journal.open()
+    tg.add_fault(Fault(method="getUpdates", times=1, body={"ok": True, "result": [
+        _msg(1000)]}))
+    poller, sink, _, _ = poll(journal=journal)
+    eventually(lambda: len(flat(sink)) == 1, what="the jump")
+    with capture_logs() as logs:
+        tg.add_fault(Fault(method="getUpdates", times=1, body={"ok": True, "result": [
+            _msg(999), _msg(1000), _msg(1001)]}))
+        eventually(lambda: len(flat(sink)) == 3, what="the late newcomer and the next one")
+    assert [u["update_id"] for u in flat(sink)] == [1000, 999, 1001]
+    assert poller.stats.below_offset == 2  # 999 and the duplicate 1000
+    assert poller.stats.fetched == 3  # what was handed over, as the router saw it
+    assert journal.stats.duplicates == 1
+    (warning,) = [e for e in logs if e["event"] == "poller.below_offset"]
+    assert (warning["offset"], warning["updates"]) == (1001, 2)
