@@ -133,10 +133,15 @@ class _Reject(Exception):
 
 
 def _read(stream: IO[bytes], size: int) -> bytes:
-    """Up to ``size`` bytes: WSGI servers may return short reads."""
+    """Up to ``size`` bytes: WSGI servers may return short reads. A body the server cannot
+    decode (cheroot: a bad chunk size) is the client's fault: a 400, not a 500."""
     chunks: list[bytes] = []
     while size > 0:
-        chunk = stream.read(size)
+        try:
+            chunk = stream.read(size)
+        except Exception as exc:  # noqa: BLE001 - whatever the server raises for bad input
+            raise _Reject("400 Bad Request", f"body unreadable ({type(exc).__name__})",
+                          "bad_request") from None
         if not chunk:
             break
         chunks.append(chunk)

@@ -4,6 +4,7 @@ Bot API delivering in parallel, and the engine's webhook mode (set, keep, delete
 from __future__ import annotations
 
 import io
+import socket
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -434,3 +435,32 @@ def test_switch_polling_to_webhook_and_back(tg: FakeBotApi, site: tuple[Mount, s
         assert webhook_info(tg)["url"] == ""
     assert Recorder.seen[1] == texts
     assert mount.bot.stats()["refused"] >= 1
+
+
+class BrokenChunks(io.RawIOBase):
+    """What cheroot's chunked reader does with a bad chunk size line."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise ValueError("Bad chunked transfer size: b'zz'")
+
+
+def test_an_unreadable_body_is_a_counted_400(app: WebhookApp, fed: list[Any]) -> None:
+    with capture_logs() as logs:
+        code, _, body = call(app, length="10", stream=BrokenChunks())
+    assert (code, body) == (400, b"body unreadable (ValueError)")
+    assert app.stats() == {"bad_request": 1}
+    assert fed == []
+    assert [e["event"] for e in logs] == ["webhook.rejected"]
+
+
+def test_a_bad_chunk_size_on_cheroot_is_a_400(fed: list[Any]) -> None:
+    app = WebhookApp(fed.append, secret_token=None)
+    with wsgi_server(app) as url:  # type: ignore[arg-type]
+        port = int(url.split(":")[2].split("/")[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(b"POST /telegram HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                         b"Content-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+            answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert app.stats() == {"bad_request": 1}
+    assert fed == []
