@@ -28,7 +28,7 @@ from requests.adapters import HTTPAdapter
 from actorbot.api._errors import error_from_response
 from actorbot.api._files import has_upload, multipart
 from actorbot.api._methods import METHODS, BotMethods
-from actorbot.api._redact import redact
+from actorbot.api._redact import guard_third_party_logs, redact
 from actorbot.api._spec import MethodSpec
 from actorbot.api._transport import JsonTransport, usable_for
 from actorbot.errors import (
@@ -131,7 +131,7 @@ class Client(BotMethods):
     subclasses. Thread-safe for concurrent calls (requests' connection pool).
     """
 
-    __slots__ = ("_base", "_fast", "_file_base", "_path", "_session", "_token", "base_url",
+    __slots__ = ("_base", "_fast", "_file_base", "_session", "_token", "base_url",
                  "connect_timeout", "long_poll_margin", "read_timeout")
 
     def __init__(
@@ -148,9 +148,9 @@ class Client(BotMethods):
         if not isinstance(token, str) or not token or "/" in token or token != token.strip():
             raise ConfigError("token must be a non-empty string without '/' or spaces")
         self._token = token
+        guard_third_party_logs(token)
         self.base_url = base_url.rstrip("/")
         self._base = f"{self.base_url}/bot{token}/"
-        self._path = f"/bot{token}/"
         self._file_base = f"{self.base_url}/file/bot{token}/"
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -227,7 +227,7 @@ class Client(BotMethods):
                 kwargs: dict[str, Any] = {"data": data, "files": files}
             elif self._fast is not None:
                 body = self._encode(method, params)
-                response = self._fast.post(method, self._path + method, body, read_timeout)
+                response = self._fast.post(method, body, read_timeout)
                 return self._decode(method, response)
             else:
                 kwargs = {"data": self._encode(method, params), "headers": _JSON_HEADERS}
@@ -332,10 +332,10 @@ class Client(BotMethods):
         return buf.getvalue()
 
     def _download(self, file_path: str, fh: IO[bytes]) -> int:
-        url = self.file_url(file_path)
-        try:
+        try:  # the URL (with the token) in no local: tracebacks may render them
             with self._session.get(
-                url, timeout=(self.connect_timeout, self.read_timeout), stream=True
+                self.file_url(file_path), timeout=(self.connect_timeout, self.read_timeout),
+                stream=True,
             ) as response:
                 if response.status_code != 200:
                     self._decode("downloadFile", response)
@@ -348,7 +348,7 @@ class Client(BotMethods):
                 return size
         except requests.RequestException as exc:
             error = self._network_error("downloadFile", exc)
-        raise error  # outside the ``except``: no ``__context__`` carrying the URL (see _post)
+        raise error  # outside the ``except``: no ``__context__`` with the URL (see _post)
 
 
 __all__ = ["DEFAULT_BASE_URL", "Client", "Connection", "TelegramError", "check_call", "method_spec"]

@@ -267,14 +267,17 @@ class JsonTransport:
         self._lock = threading.Lock()
         self._context = _ssl_context() if self._https else None
 
-    def post(self, method: str, path: str, body: bytes, read_timeout: float) -> Answer:
-        """POST ``body`` to ``path`` (below the base URL); raises typed network errors."""
-        request = (f"POST {self._prefix}{path} HTTP/1.1\r\n{self._head}"
-                   f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
+    def post(self, method: str, body: bytes, read_timeout: float) -> Answer:
+        """POST ``body`` to the bot's ``method``; raises typed network errors.
+
+        The request line (and so the token) lives only in :meth:`_exchange`'s frame: a
+        traceback renderer that shows frame locals (structlog's ``dict_tracebacks``)
+        would show it here.
+        """
         conn, reused = self._checkout(method)
         try:
             try:
-                status, headers, content, keep = self._exchange(conn, request, read_timeout)
+                status, headers, content, keep = self._exchange(conn, method, body, read_timeout)
             except (BrokenPipeError, ConnectionResetError):
                 if not reused or conn.reader.received:
                     raise
@@ -283,7 +286,7 @@ class JsonTransport:
                 # method may go again, once, on a new connection.
                 conn.close()
                 conn = self._connect(method)
-                status, headers, content, keep = self._exchange(conn, request, read_timeout)
+                status, headers, content, keep = self._exchange(conn, method, body, read_timeout)
         except TimeoutError as exc:
             conn.close()
             raise self._error(ReadTimeout, "no answer in time", method, exc) from None
@@ -302,9 +305,10 @@ class JsonTransport:
             conn.close()
         return Answer(status, headers, content)
 
-    @staticmethod
-    def _exchange(conn: _Conn, request: bytes,
+    def _exchange(self, conn: _Conn, method: str, body: bytes,
                   read_timeout: float) -> tuple[int, Headers, bytes, bool]:
+        request = (f"POST {self._prefix}/bot{self._token}/{method} HTTP/1.1\r\n{self._head}"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
         conn.sock.sendall(request)
         conn.sock.settimeout(read_timeout)
         return conn.read_answer()
