@@ -20,7 +20,7 @@ from actorbot import (
     per_chat_id,
     per_inline_from_id,
 )
-from actorbot.engine import Handling
+from actorbot.engine import Handling, Hooks
 from actorbot.errors import EngineBusy
 from actorbot.journal import Keep, MemoryJournal, SqliteJournal
 from actorbot.runtime import Backoff
@@ -231,11 +231,15 @@ class FailingOnce(MemoryJournal):
 def test_a_batch_the_journal_could_not_record_is_fetched_again(tg: FakeBotApi) -> None:
     tg.inject_message(1, "a")
     tg.inject_message(1, "b")
-    engine = make_engine(tg, [Route(per_chat_id(), Log)], journal=FailingOnce())
+    statuses: list[str] = []
+    engine = make_engine(tg, [Route(per_chat_id(), Log)], journal=FailingOnce(),
+                         hooks=Hooks(on_status=statuses.append))
     with capture_logs() as logs, engine:
         eventually(lambda: texts() == ["a", "b"], what="both, after the failure")
         assert engine.stats()["poll_errors"] == 1
     assert any(e["event"] == "poller.journal_failed" for e in logs)
+    # While the journal stalls nothing gets through: not "connected".
+    assert statuses[:4] == ["starting", "connected", "retrying", "connected"]
 
 
 def test_feed_raises_when_the_journal_cannot_record(tg: FakeBotApi) -> None:
