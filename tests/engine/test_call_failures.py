@@ -16,7 +16,7 @@ from actorbot.sending import RateLimits, Sending
 from actorbot.testing import FakeBotApi, Fault
 from tests.helpers import eventually, make_engine
 
-FAST = Sending(limits=RateLimits.unlimited(), max_retries=2,
+FAST = Sending(limits=RateLimits.unlimited(), max_retries=2, retry_deadline=0.05,
                backoff=Backoff(initial=0.001, maximum=0.002))
 
 
