@@ -42,7 +42,8 @@ class Parts:
 
 @dataclass(frozen=True, slots=True)
 class Stat:
-    """One figure. ``label`` names the Prometheus label of an ``info`` figure's values."""
+    """One figure. ``label`` names the Prometheus label of an ``info`` figure's values, or
+    of a counter read as counts by name (``sender_failed_by_error``)."""
 
     name: str
     kind: Kind
@@ -53,8 +54,10 @@ class Stat:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"stat {self.name!r}: kind must be one of {KINDS}")
-        if (self.kind == "info") != (self.label is not None):
-            raise ConfigError(f"stat {self.name!r}: an info figure, and only one, has a label")
+        if self.kind == "info" and self.label is None:
+            raise ConfigError(f"stat {self.name!r}: an info figure needs a label")
+        if self.kind == "gauge" and self.label is not None:
+            raise ConfigError(f"stat {self.name!r}: a gauge has no label (use info)")
 
 
 def _lag(parts: Parts) -> float | None:
@@ -102,6 +105,8 @@ STATS: Final[tuple[Stat, ...]] = (
     Stat("sender_calls", "counter", "Outgoing calls completed.", lambda p: p.sender.calls),
     Stat("sender_failed", "counter", "Outgoing calls that ended in an error.",
          lambda p: p.sender.failed),
+    Stat("sender_failed_by_error", "counter", "Outgoing calls that failed for good, by error.",
+         lambda p: dict(p.sender.failed_by_error), label="error"),
     Stat("sender_retries", "counter", "Outgoing call retries.", lambda p: p.sender.retries),
     Stat("sender_rate_limited", "counter", "429 answers to outgoing calls.",
          lambda p: p.sender.rate_limited),
@@ -114,6 +119,12 @@ STATS: Final[tuple[Stat, ...]] = (
          lambda p: p.poller.errors),
     Stat("poll_rate_limited", "counter", "429 answers to getUpdates.",
          lambda p: p.poller.rate_limited),
+    Stat("poll_unreadable", "counter", "getUpdates answers that could not be read.",
+         lambda p: p.poller.unreadable),
+    Stat("poll_below_offset", "counter", "Fetched updates with an id below the offset.",
+         lambda p: p.poller.below_offset),
+    Stat("poll_journal_failures", "counter", "Fetched batches the journal failed to record.",
+         lambda p: p.poller.journal_failures),
     Stat("update_lag_s", "gauge", "Seconds since the date of the newest routed update.", _lag),
     Stat("journal_pending", "gauge", "Updates recorded and not yet handled.",
          lambda p: p.journal.pending),

@@ -27,9 +27,10 @@ KEYS = [
     "status", "handlers_alive", "handlers_by_class", "spawned", "passivated", "closed",
     "failed", "in_flight", "passivating", "buffered", "buffered_total", "routed", "skipped",
     "malformed", "dropped", "banned", "handled", "hook_failures", "sender_queue",
-    "sender_in_flight", "sender_calls", "sender_failed", "sender_retries",
-    "sender_rate_limited", "sender_bucket_wait_s", "polls", "fetched", "poll_errors",
-    "poll_rate_limited", "update_lag_s", "journal_pending", "duplicates", "replayed",
+    "sender_in_flight", "sender_calls", "sender_failed", "sender_failed_by_error",
+    "sender_retries", "sender_rate_limited", "sender_bucket_wait_s", "polls", "fetched",
+    "poll_errors", "poll_rate_limited", "poll_unreadable", "poll_below_offset",
+    "poll_journal_failures", "update_lag_s", "journal_pending", "duplicates", "replayed",
     "dead_letters",
 ]
 
@@ -55,8 +56,10 @@ def test_each_figure_is_read_from_its_part() -> None:
         status="connected",
         router=RouterStats(alive=2, alive_by_class={"Echo": 2}, spawned=5, buffered_total=7,
                            routed=9, banned=1, last_update_date=100),
-        sender=SenderStats(queued=4, calls=8, rate_limited=2, bucket_wait_s=1.23456),
-        poller=PollerStats(polls=6, fetched=10, errors=3, rate_limited=1),
+        sender=SenderStats(queued=4, calls=8, rate_limited=2, bucket_wait_s=1.23456,
+                           failed=3, failed_by_error={"ServerError": 2, "ConnectionLost": 1}),
+        poller=PollerStats(polls=6, fetched=10, errors=3, rate_limited=1, unreadable=2,
+                           below_offset=4, journal_failures=1),
         tracker=tracker,
         journal=JournalStats(pending=2, duplicates=5, replayed=4, dead_letters=1),
         now=112.5,
@@ -67,7 +70,9 @@ def test_each_figure_is_read_from_its_part() -> None:
         "spawned": 5, "buffered_total": 7, "routed": 9, "banned": 1, "in_flight": 2,
         "handled": 1, "sender_queue": 4, "sender_calls": 8, "sender_rate_limited": 2,
         "sender_bucket_wait_s": 1.235, "polls": 6, "fetched": 10, "poll_errors": 3,
-        "poll_rate_limited": 1, "update_lag_s": 12.5, "journal_pending": 2,
+        "sender_failed": 3, "sender_failed_by_error": {"ServerError": 2, "ConnectionLost": 1},
+        "poll_rate_limited": 1, "poll_unreadable": 2, "poll_below_offset": 4,
+        "poll_journal_failures": 1, "update_lag_s": 12.5, "journal_pending": 2,
         "duplicates": 5, "replayed": 4, "dead_letters": 1,
     }
     assert stats["handlers_by_class"] is not parts.router.alive_by_class  # a copy
@@ -88,8 +93,9 @@ def test_the_table_is_well_formed() -> None:
     assert len(set(names)) == len(names)
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", name) for name in names)  # metric-safe
     assert all(stat.help.endswith(".") for stat in STATS)
-    assert {(s.name, s.label) for s in STATS if s.kind == "info"} == {
-        ("status", "status"), ("handlers_by_class", "handler")}
+    assert {(s.name, s.label) for s in STATS if s.label is not None} == {
+        ("status", "status"), ("handlers_by_class", "handler"),
+        ("sender_failed_by_error", "error")}
     assert {s.name for s in STATS if s.kind == "gauge"} == {
         "handlers_alive", "in_flight", "passivating", "buffered", "sender_queue",
         "sender_in_flight", "update_lag_s", "journal_pending", "dead_letters"}
@@ -98,9 +104,9 @@ def test_the_table_is_well_formed() -> None:
 def test_a_stat_without_a_valid_kind_or_label_is_refused() -> None:
     with pytest.raises(ConfigError, match="kind must be one of"):
         Stat("x", "histogram", "X.", lambda p: 0)  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="an info figure, and only one, has a label"):
+    with pytest.raises(ConfigError, match="an info figure needs a label"):
         Stat("x", "info", "X.", lambda p: "")
-    with pytest.raises(ConfigError, match="an info figure, and only one, has a label"):
+    with pytest.raises(ConfigError, match="a gauge has no label"):
         Stat("x", "gauge", "X.", lambda p: 0, label="x")
 
 

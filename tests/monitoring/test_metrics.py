@@ -52,7 +52,10 @@ def test_a_scrape_reports_the_engine_stats(tg: FakeBotApi, no_thread_left: None)
     assert got["actorbot_status", (("status", stats["status"]),)] == 1
     assert got["actorbot_update_lag_seconds", ()] >= 0
     exported = {name.removesuffix("_created") for name, _ in got}
-    assert {metric_name(stat) for stat in STATS} <= exported  # every figure, lag included
+    no_samples = {metric_name(s) for s in STATS if s.kind == "counter" and s.label is not None
+                  and not stats[s.name]}  # counts by name, none counted yet
+    assert no_samples == {"actorbot_sender_failed_by_error_total"}
+    assert {metric_name(stat) for stat in STATS} - no_samples <= exported  # lag included
     assert any(name.startswith("process_") for name, _ in got)  # memory, CPU, open files
     assert server.port > 0
     with pytest.raises(requests.ConnectionError):
@@ -78,6 +81,7 @@ def test_kinds_labels_and_figures_without_a_value() -> None:
         "status": "stopped", "handlers_alive": 3, "handlers_by_class": {"B": 2, "A": 1},
         "spawned": 7, "buffered": 1, "buffered_total": 4, "sender_bucket_wait_s": 0.5,
         "update_lag_s": None, "journal_pending": 5, "not_a_figure": 9,
+        "sender_failed_by_error": {"ServerError": 2, "ConnectionLost": 1},
     })
     assert got == {
         "bot_status": ("gauge", [({"status": "stopped"}, 1)]),
@@ -88,6 +92,8 @@ def test_kinds_labels_and_figures_without_a_value() -> None:
         "bot_buffered_total": ("counter", [({}, 4)]),  # its own family, not the gauge's
         "bot_sender_bucket_wait_seconds": ("counter", [({}, 0.5)]),
         "bot_journal_pending": ("gauge", [({}, 5)]),
+        "bot_sender_failed_by_error": ("counter", [({"error": "ConnectionLost"}, 1),
+                                                   ({"error": "ServerError"}, 2)]),
     }  # no lag yet, and only the table's figures
 
 
