@@ -145,3 +145,25 @@ def test_a_failing_write_is_logged_and_the_writer_goes_on(tmp_path: Path) -> Non
     journal.close()
     assert [u["update_id"] for u in journal.open()] == [1]  # its ack was lost: replayed
     journal.close()
+
+
+def test_duplicates_are_counted_only_once_their_batch_is_committed(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = SqliteJournal(path)
+    journal.open()
+    try:
+        journal.record([upd(1)])
+        other = sqlite3.connect(path)  # a constraint only this test has: 2 cannot go in
+        other.execute("CREATE TRIGGER refuse BEFORE INSERT ON updates WHEN NEW.update_id = 2 "
+                      "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        other.commit()
+        with pytest.raises(sqlite3.IntegrityError, match="refused"):
+            journal.record([upd(1), upd(2)])  # 1 is a duplicate, but the batch rolls back
+        assert journal.stats.duplicates == 0
+        other.execute("DROP TRIGGER refuse")
+        other.commit()
+        other.close()
+        assert [u["update_id"] for u in journal.record([upd(1), upd(2)])] == [2]
+        assert journal.stats.duplicates == 1
+    finally:
+        journal.close()
