@@ -54,7 +54,7 @@ from actorbot.routing import (
     Shutdown,
 )
 from actorbot.runtime import ActorPool, Clock, InFlight, Runtime, ThreadPerActor
-from actorbot.sending import Sender, SenderHandle, SenderStats, Sending
+from actorbot.sending import CallFuture, Sender, SenderHandle, SenderStats, Sending
 from actorbot.updates import update_type
 
 log = structlog.get_logger("actorbot.engine")
@@ -300,7 +300,7 @@ class Engine:
             self.tracker.admit(len(batch))
             router.tell(Batch(batch))
 
-    def call(self, method: str, /, **params: Any) -> pykka.Future[Any]:
+    def call(self, method: str, /, **params: Any) -> CallFuture[Any]:
         """Queue any Bot API call on the sender (from code outside handlers)."""
         if self._sender_handle is None or not self.running:
             raise NotRunning(f"engine is {self.status}: start() it before calling")

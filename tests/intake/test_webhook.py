@@ -19,8 +19,7 @@ from structlog.testing import capture_logs
 
 from actorbot import ChatHandler, Client, Route, Webhook, WebhookApp, per_chat_id
 from actorbot.errors import BadRequest
-from actorbot.intake import Polling
-from actorbot.intake._webhook import SECRET_HEADER
+from actorbot.intake import SECRET_HEADER, Polling
 from actorbot.testing import FakeBotApi
 from tests.helpers import FAKE_THREADS, eventually, make_engine
 
