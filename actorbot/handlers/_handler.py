@@ -28,7 +28,7 @@ import contextlib
 import inspect
 from collections.abc import Awaitable, Coroutine, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn, Protocol
 
 import structlog
 from pykka import ActorDeadError, ActorRef
@@ -291,21 +291,22 @@ class Handler(RuntimeActor):
             found = find_command(self, update[kind], self.context.services.bot_username)
             if found is not None:
                 method, args = found
-                return self._awaitable(method(update[kind], args))
-        hook = getattr(self, _HOOKS.get(kind, "on_unknown"), None)
+                return self._awaitable(method(update[kind], args), method.__name__)
+        name = _HOOKS.get(kind, "on_unknown")
+        hook = getattr(self, name, None)
         if hook is None:
-            return self._awaitable(None)
+            return self._awaitable(None, name)
         inner = update if kind == updates.UNKNOWN else update[kind]
         if kind not in self.tolerated_failures:
-            return self._awaitable(hook(inner))
+            return self._awaitable(hook(inner), name)
         try:
-            result = hook(inner)
+            result = self._awaitable(hook(inner), name)
         except Exception as exc:  # noqa: BLE001 - see tolerated_failures
             self._hook_failed(kind, update, exc)
-            return self._awaitable(None)
-        if self._is_async and result is not None and inspect.isawaitable(result):
+            return self._awaitable(None, name)
+        if result is not _DONE and self._is_async and inspect.isawaitable(result):
             return self._tolerating(result, kind, update)
-        return self._awaitable(result)
+        return result
 
     def on_idle(self) -> bool | Awaitable[bool]:
         """No update for the idle timeout: return True to close, False to stay."""
@@ -361,18 +362,24 @@ class Handler(RuntimeActor):
         else:
             await self._run(self.on_event, message, "on_event")
 
-    def _awaitable(self, result: Any) -> Any:
-        """``result``, or for a handler with async hooks something ``await`` accepts."""
-        if result is None and self._is_async:
-            return _DONE
+    def _awaitable(self, result: Any, hook: str) -> Any:
+        """What ``hook`` returned, checked: for a handler with async hooks always something
+        ``await`` accepts; for a plain handler never an awaitable."""
+        if result is None:
+            return _DONE if self._is_async else None
+        if not self._is_async and inspect.isawaitable(result):
+            self._not_awaitable(result, hook)
         return result
 
     async def _result(self, result: Any, hook: str) -> Any:
         """What a hook returned, awaited if it is awaitable (only async handlers can)."""
         if not inspect.isawaitable(result):
             return result
-        if self._is_async:
-            return await result
+        if not self._is_async:
+            self._not_awaitable(result, hook)
+        return await result
+
+    def _not_awaitable(self, result: Any, hook: str) -> NoReturn:
         if isinstance(result, Coroutine):
             result.close()  # said here, instead of Python's "never awaited" warning
         raise AsyncHookError(
