@@ -217,3 +217,8 @@ class InitDataInvalid(AuthDataInvalid):
 
 class LoginInvalid(AuthDataInvalid):
     """Login Widget data was refused."""
+
+
+class LeaseLost(StateError):
+    """A cluster process no longer holds the Redis lease it acted under (it expired while
+    the process stalled, or another took it over): it must stop acting for it."""

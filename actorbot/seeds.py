@@ -19,8 +19,9 @@ has them): here ``update_types`` limits any seed to some Update types.
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable, Collection, Iterable
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 import structlog
 
@@ -32,6 +33,30 @@ SeedFunction = Callable[[Any], object]
 """``update -> seed``: a hashable seed, an unhashable one, or None."""
 
 ALL: Final = "all"
+
+Derivation = Literal["chat", "user", "chatless_user", "none"]
+"""What a seed is a function of, for sharding (``actorbot.cluster``): ``"chat"``, the
+update's chat id; ``"user"``, its user id; ``"chatless_user"``, the user id of updates
+that have no chat (inline queries); ``"none"``: a fresh handler per update, no order."""
+
+_DERIVED: weakref.WeakKeyDictionary[SeedFunction, Derivation] = weakref.WeakKeyDictionary()
+
+
+def derives_from(seed: SeedFunction, kind: Derivation) -> SeedFunction:
+    """Declare that ``seed`` depends only on ``kind``; returns ``seed`` (a decorator).
+
+    A sharded bot puts all updates of one chat (or user) on one worker, in order, so it
+    accepts only routes whose seeds say they follow that key."""
+    _DERIVED[seed] = kind
+    return seed
+
+
+def derivation(seed: SeedFunction) -> Derivation | None:
+    """What :func:`derives_from` declared for ``seed``, or None (unknown)."""
+    try:
+        return _DERIVED.get(seed)
+    except TypeError:  # not weak-referenceable (a builtin): nothing declared
+        return None
 
 
 class BusinessChat(NamedTuple):
@@ -83,6 +108,7 @@ def _keyed(
     chat_types: frozenset[str] | None = None,
     update_types: frozenset[str] | None = None,
     allow: Callable[[int], bool] | None = None,
+    kind: Derivation | None = None,
 ) -> SeedFunction:
     def seed(update: Any) -> object:
         if update_types is not None and updates.update_type(update) not in update_types:
@@ -96,7 +122,7 @@ def _keyed(
             return None
         return value
 
-    return seed
+    return seed if kind is None else derives_from(seed, kind)
 
 
 def per_chat_id(
@@ -104,7 +130,8 @@ def per_chat_id(
 ) -> SeedFunction:
     """Seed = the chat id, for updates in chats of the given ``types`` (``"private"``...);
     a :class:`BusinessChat` for a business account's chat."""
-    return _keyed(_chat_key, chat_types=_types(types), update_types=_types(update_types))
+    return _keyed(_chat_key, chat_types=_types(types), update_types=_types(update_types),
+                  kind="chat")
 
 
 def per_chat_id_in(
@@ -113,7 +140,7 @@ def per_chat_id_in(
 ) -> SeedFunction:
     """Like :func:`per_chat_id`, only for chat ids in ``ids`` (checked at each update)."""
     return _keyed(updates.chat_id, chat_types=_types(types), update_types=_types(update_types),
-                  allow=ids.__contains__)
+                  allow=ids.__contains__, kind="chat")
 
 
 def per_chat_id_except(
@@ -122,25 +149,26 @@ def per_chat_id_except(
 ) -> SeedFunction:
     """Like :func:`per_chat_id`, except for chat ids in ``ids``."""
     return _keyed(updates.chat_id, chat_types=_types(types), update_types=_types(update_types),
-                  allow=lambda v: v not in ids)
+                  allow=lambda v: v not in ids, kind="chat")
 
 
 def per_from_id(*, update_types: str | Iterable[str] = ALL) -> SeedFunction:
     """Seed = the user id (``from.id``), for updates of the given ``update_types``."""
-    return _keyed(updates.user_id, update_types=_types(update_types))
+    return _keyed(updates.user_id, update_types=_types(update_types), kind="user")
 
 
 def per_from_id_in(
     ids: Collection[int], *, update_types: str | Iterable[str] = ALL
 ) -> SeedFunction:
-    return _keyed(updates.user_id, update_types=_types(update_types), allow=ids.__contains__)
+    return _keyed(updates.user_id, update_types=_types(update_types), allow=ids.__contains__,
+                  kind="user")
 
 
 def per_from_id_except(
     ids: Collection[int], *, update_types: str | Iterable[str] = ALL
 ) -> SeedFunction:
     return _keyed(updates.user_id, update_types=_types(update_types),
-                  allow=lambda v: v not in ids)
+                  allow=lambda v: v not in ids, kind="user")
 
 
 _INLINE: Final = frozenset({"inline_query", "chosen_inline_result"})
@@ -148,15 +176,17 @@ _INLINE: Final = frozenset({"inline_query", "chosen_inline_result"})
 
 def per_inline_from_id() -> SeedFunction:
     """Seed = the user id of inline queries and chosen inline results (one answerer each)."""
-    return _keyed(updates.user_id, update_types=_INLINE)
+    return _keyed(updates.user_id, update_types=_INLINE, kind="chatless_user")
 
 
 def per_inline_from_id_in(ids: Collection[int]) -> SeedFunction:
-    return _keyed(updates.user_id, update_types=_INLINE, allow=ids.__contains__)
+    return _keyed(updates.user_id, update_types=_INLINE, allow=ids.__contains__,
+                  kind="chatless_user")
 
 
 def per_inline_from_id_except(ids: Collection[int]) -> SeedFunction:
-    return _keyed(updates.user_id, update_types=_INLINE, allow=lambda v: v not in ids)
+    return _keyed(updates.user_id, update_types=_INLINE, allow=lambda v: v not in ids,
+                  kind="chatless_user")
 
 
 def per_callback_query_origin(origins: str | Iterable[str] = ALL) -> SeedFunction:
@@ -178,7 +208,7 @@ def per_callback_query_origin(origins: str | Iterable[str] = ALL) -> SeedFunctio
             return None
         return ("chat", chat, message_id) if allowed is None or "chat" in allowed else None
 
-    return seed
+    return derives_from(seed, "chat") if allowed == frozenset({"chat"}) else seed
 
 
 def per_topic(*, topic_only: bool = True) -> SeedFunction:
@@ -194,7 +224,7 @@ def per_topic(*, topic_only: bool = True) -> SeedFunction:
             return None
         return chat, updates.thread_id(update, topic_only=topic_only)
 
-    return seed
+    return derives_from(seed, "chat")
 
 
 def per_business_connection() -> SeedFunction:
@@ -233,7 +263,7 @@ def per_message(*, update_types: str | Iterable[str] = ALL) -> SeedFunction:
     def seed(update: Any) -> list[Any] | None:
         return [] if allowed is None or updates.update_type(update) in allowed else None
 
-    return seed
+    return derives_from(seed, "none")
 
 
 def is_hashable(seed: object) -> bool:
