@@ -33,6 +33,7 @@ from actorbot.handlers._messages import (
     IdleCheck,
     Scheduled,
 )
+from actorbot.handlers._state import State, declared_state
 
 __all__ = [
     "BotCommand",
@@ -54,10 +55,12 @@ __all__ = [
     "Monitor",
     "RouteServices",
     "Scheduled",
+    "State",
     "UserHandler",
     "command",
     "commands_of",
     "declared_commands",
+    "declared_state",
     "dispatch_command",
     "parse_command",
     "prepare_commands",

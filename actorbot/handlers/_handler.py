@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 import structlog
 from pykka import ActorDeadError, ActorRef
@@ -47,8 +47,10 @@ from actorbot.seeds import BusinessChat
 from actorbot.sending import CallResult, ChatSender, SenderHandle
 
 if TYPE_CHECKING:
+    from actorbot.handlers._state import Persisted
     from actorbot.journal import Journal
     from actorbot.runtime import Clock, InFlight, Timer
+    from actorbot.state import StateBook
 
 log = structlog.get_logger("actorbot.handler")
 
@@ -100,6 +102,7 @@ class RouteServices:
     journal: Journal | None = None
     access: AdminCheck | None = None
     bot_username: str | None = None
+    state: StateBook | None = None  # declared state's store (handlers/_state.py)
 
 
 @dataclass(slots=True, frozen=True)
@@ -154,6 +157,8 @@ class Handler(RuntimeActor):
     (``handler.hook_failed``) and the update counts as handled. A button press or an
     inline query is not worth this handler's state, and retrying one is pointless. Every
     other failure follows the route's :class:`FailurePolicy`."""
+
+    _persisted: ClassVar[Persisted | None] = None  # set by a State declaration (_state.py)
 
     def __init__(self, context: HandlerContext) -> None:
         super().__init__()
@@ -219,6 +224,11 @@ class Handler(RuntimeActor):
     def close(self) -> None:
         """Close after the current message; later updates for this seed go to a new handler."""
         self._state |= _CLOSE_ASKED
+
+    def checkpoint(self) -> None:
+        """Save the declared ``State`` at the end of this hook, even with ``save="close"``."""
+        if self._persisted is not None:
+            self._persisted.checkpoint(self)
 
     # -- hooks ----------------------------------------------------------------------------
 
@@ -306,6 +316,8 @@ class Handler(RuntimeActor):
         finally:
             self._update = None
             tracker.ran()
+            if self._persisted is not None:  # declared state: before the update can be acked
+                self._persisted.after_update(self, delivery, self._state & _LIFECYCLE != _ACTIVE)
             if not retried:
                 tracker.finish(delivery.seq)
         if self._state & (_CLOSE_ASKED | _LIFECYCLE) == _CLOSE_ASKED:
@@ -317,6 +329,9 @@ class Handler(RuntimeActor):
             hook(arg)
         except Exception as exc:  # noqa: BLE001
             self._fail(exc, None)
+        else:
+            if self._persisted is not None:  # declared state
+                self._persisted.after_event(self)
         if self._state & (_CLOSE_ASKED | _LIFECYCLE) == _CLOSE_ASKED:
             self._begin_closing(CloseRequested(), None)
 
@@ -359,6 +374,8 @@ class Handler(RuntimeActor):
         except Exception as exc:
             log.error("handler.on_close_failed", route=self.context.route,
                       seed=repr(self.seed), error=f"{type(exc).__name__}: {exc}", exc_info=exc)
+        if self._persisted is not None and isinstance(reason, CloseReason):  # declared state
+            self._persisted.after_close(self)
 
     def _idle_check(self) -> None:
         if self._state & _LIFECYCLE != _ACTIVE:
