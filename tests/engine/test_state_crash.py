@@ -49,7 +49,8 @@ class Bot:
         self.proc.send_signal(signal.SIGTERM)
         out, err = self.proc.communicate(timeout=60)
         assert self.proc.returncode == 0, err
-        assert "state.write_failed" not in err and "journal.write_failed" not in err, err
+        assert "state.write_failed" not in err, err
+        assert "journal.write_failed" not in err, err
         return out
 
 
