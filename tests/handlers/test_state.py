@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import fakeredis
 import pytest
 from structlog.testing import capture_logs
 
@@ -18,7 +19,7 @@ from actorbot.errors import ConfigError
 from actorbot.handlers import Handler, State, declared_state
 from actorbot.journal import SqliteJournal
 from actorbot.routing import FailurePolicy
-from actorbot.state import MemoryStore, SqliteStore, StateRecord
+from actorbot.state import MemoryStore, RedisStore, SqliteStore, StateRecord, StateStore
 from actorbot.testing import FakeBotApi, Fault
 from tests.helpers import eventually, make_engine
 
@@ -93,11 +94,20 @@ def test_state_survives_a_restart_of_the_same_engine(tg: FakeBotApi, engines: li
     assert tg.sent_texts(1) == ["count 1", "count 2", "count 3", "count 4"]
 
 
+@pytest.mark.parametrize("where", ["memory", "sqlite", "shared sqlite", "fakeredis"])
 def test_state_survives_passivation_bursts_without_loss_or_double(
-    tg: FakeBotApi, engines: list[Engine]
+    tg: FakeBotApi, engines: list[Engine], tmp_path: Path, where: str
 ) -> None:
-    store = MemoryStore()
-    engine = run(tg, engines, idle_timeout=0.002, state=store)
+    """A tiny idle timeout: successors spawn while their predecessors' snapshots are still
+    on the way to the store; each must start from the newest one."""
+    db = tmp_path / "bot.db"
+    store: StateStore = {
+        "memory": MemoryStore, "sqlite": lambda: SqliteStore(tmp_path / "state.db"),
+        "shared sqlite": lambda: SqliteStore(db),
+        "fakeredis": lambda: RedisStore(client=fakeredis.FakeRedis()),
+    }[where]()
+    options: dict[str, Any] = {"journal": db} if where == "shared sqlite" else {}
+    engine = run(tg, engines, idle_timeout=0.002, state=store, **options)
     chats, bursts, per_burst = 20, 10, 5
     update_id = 0
     for _ in range(bursts):
