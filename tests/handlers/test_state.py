@@ -94,9 +94,10 @@ def test_state_survives_a_restart_of_the_same_engine(tg: FakeBotApi, engines: li
     assert tg.sent_texts(1) == ["count 1", "count 2", "count 3", "count 4"]
 
 
-@pytest.mark.parametrize("where", ["memory", "sqlite", "shared sqlite", "fakeredis"])
+@pytest.mark.parametrize("where", ["memory", "sqlite", "shared sqlite", "fakeredis", "redis"])
 def test_state_survives_passivation_bursts_without_loss_or_double(
-    tg: FakeBotApi, engines: list[Engine], tmp_path: Path, where: str
+    tg: FakeBotApi, engines: list[Engine], tmp_path: Path, where: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     """A tiny idle timeout: successors spawn while their predecessors' snapshots are still
     on the way to the store; each must start from the newest one."""
@@ -105,6 +106,8 @@ def test_state_survives_passivation_bursts_without_loss_or_double(
         "memory": MemoryStore, "sqlite": lambda: SqliteStore(tmp_path / "state.db"),
         "shared sqlite": lambda: SqliteStore(db),
         "fakeredis": lambda: RedisStore(client=fakeredis.FakeRedis()),
+        "redis": lambda: RedisStore(request.getfixturevalue("redis_server").url,
+                                    prefix=f"{tmp_path.name}:"),
     }[where]()
     options: dict[str, Any] = {"journal": db} if where == "shared sqlite" else {}
     engine = run(tg, engines, idle_timeout=0.002, state=store, **options)

@@ -246,3 +246,25 @@ def test_shared_file_commits_an_ack_with_its_state_or_neither(tmp_path: Path) ->
     finally:
         book.close()
         journal.close()
+
+
+@pytest.mark.parametrize("shared_file", [True, False])
+def test_the_book_sweeps_expired_rows_as_it_writes(tmp_path: Path, shared_file: bool) -> None:
+    path = tmp_path / "bot.db"
+    journal = SqliteJournal(path)
+    journal.open()
+    store = SqliteStore(path if shared_file else tmp_path / "state.db", expire_after=3600)
+    book = StateBook(store, journal, sweep_every=0.0)
+    book.open()  # sweeps once: nothing yet
+    store.write([StateRecord("r", "1", b"old", 1)])
+    db = sqlite3.connect(store.path)
+    db.execute("UPDATE state SET touched = touched - 7200")  # written two hours ago
+    db.commit()
+    db.close()
+    try:
+        book.stage("r", 2, b"new", 1, None)
+        assert book.flush(10)
+    finally:
+        book.close()
+        journal.close()
+    assert [r.seed for r in SqliteStore(store.path).records()] == ["2"]
