@@ -32,6 +32,7 @@ from typing import Any
 
 import structlog
 from counter import HERE, RESULTS, Run, order_cell, run_bot
+from idle_handlers import rss_bytes, update
 
 sys.path.insert(0, str(HERE.parent))
 from actorbot import ChatHandler, Engine, Route, per_chat_id
@@ -62,18 +63,6 @@ class PlainChat(ChatHandler):
 
     def on_chat_message(self, msg: dict[str, Any]) -> None:
         self.count = getattr(self, "count", 0) + 1
-
-
-def rss_bytes() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def update(chat: int) -> dict[str, Any]:
-    return {"update_id": chat + 1, "message": {
-        "message_id": 1, "date": 0, "text": "hi", "chat": {"id": chat, "type": "private"}}}
 
 
 def passivated_rss(seeds: int, idle_timeout: float, stateful: bool, batch: int = 1000

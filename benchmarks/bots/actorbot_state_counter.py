@@ -4,7 +4,8 @@ Run by the harness as ``python actorbot_state_counter.py RUNTIME JOURNAL STORE T
 BASE_URL``: JOURNAL ``memory`` or a SQLite path; STORE ``none`` (the count in an
 attribute, as examples/counter.py), ``memory``, ``journal`` (a SqliteStore on the
 journal's own file: exactly-once), ``sqlite:PATH`` or ``redis:URL``. Each reply is the
-chat's count. Prints ``ready <cpu seconds>`` once polling, then runs until SIGTERM.
+chat's count (examples/state_counter.py's handler). Prints ``ready <cpu seconds>`` once
+polling, then runs until SIGTERM.
 """
 
 from __future__ import annotations
@@ -12,35 +13,21 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import structlog
 
-from actorbot import ChatHandler, Engine, RateLimits, Route, per_chat_id
+from actorbot import Engine, RateLimits, Route, per_chat_id
 from actorbot.api import Connection
 from actorbot.engine import Handling
-from actorbot.handlers import Handler, State
+from actorbot.handlers import Handler
 from actorbot.intake import Polling
 from actorbot.sending import Sending
 from actorbot.state import MemoryStore, RedisStore, SqliteStore, StateStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 from counter import MessageCounter
-
-
-@dataclass
-class Count:
-    n: int = 0
-
-
-class StateCounter(ChatHandler):
-    state = State(Count)
-
-    def on_chat_message(self, msg: dict[str, Any]) -> None:
-        self.state.n += 1
-        self.sender.send_message(str(self.state.n))
+from state_counter import StateCounter
 
 
 def main() -> None:
