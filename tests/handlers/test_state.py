@@ -11,6 +11,7 @@ from typing import Any
 
 import fakeredis
 import pytest
+import redis
 from structlog.testing import capture_logs
 
 from actorbot import ChatHandler, Route, per_chat_id
@@ -352,3 +353,20 @@ def test_bad_declarations_are_config_errors() -> None:
     with pytest.raises(ConfigError):
         Engine("1:x", [Route(per_chat_id(), Counter)], intake=None,
                state=42)  # type: ignore[arg-type]
+
+
+def test_an_unreachable_store_fails_the_update_rather_than_start_afresh(
+    tg: FakeBotApi, engines: list[Engine]
+) -> None:
+    """A fresh state would overwrite the real one at its next save: the update fails
+    (and is parked, with retries=0) instead."""
+    store = RedisStore(client=redis.Redis(port=1, socket_connect_timeout=0.2))
+    engine = run(tg, engines, state=store)
+    with capture_logs() as logs:
+        engine.feed(msg(1, 1))
+        settle(engine)
+    failed = [e for e in logs if e["event"] == "handler.failed"]
+    assert len(failed) == 1
+    assert "StateStoreError" in failed[0]["error"]
+    assert tg.sent_texts(1) == []
+    assert [d.update_id for d in engine.dead_letters()] == [1]
