@@ -185,6 +185,12 @@ class PollingStopped(ActorbotError):
         self.cause = cause
 
 
+class AsyncHookError(ActorbotError, TypeError):
+    """A coroutine where nothing could await it: an ``async def`` hook the engine cannot
+    run on its event loop, or an awaitable returned by a plain ``def`` hook of a handler
+    that runs on a thread. Raised at ``Engine()`` or handled as the hook's failure."""
+
+
 class NoSuchDeadLetter(ActorbotError, LookupError):
     """``replay_dead_letter`` was given an ``update_id`` the journal holds no dead letter
     for (never parked, already replayed, or dropped past ``max_dead_letters``)."""

@@ -80,6 +80,19 @@ def test_webhook_bot_mounted_in_a_wsgi_site() -> None:
     assert "TEST-token" not in out + result.stderr
 
 
+def test_async_bot_awaits_replies_a_service_and_a_thread_on_the_programs_loop() -> None:
+    result = run("async_bot.py")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    chat1 = next(line for line in out.splitlines() if line.startswith("chat 1001:"))
+    assert chat1.startswith("chat 1001: bot answered ['done in 0.")  # /slow, in a thread
+    assert chat1.endswith(", 'message 1 in this chat']")  # in order after it, not before
+    assert ("chat 1002: bot answered ['message 1 in this chat', 'message 2 in this chat', "
+            "'sunny in Oslo']") in out
+    assert "never awaited" not in result.stderr
+    assert "TEST-token" not in out + result.stderr
+
+
 def test_state_counter_counts_on_across_passivation_and_restart() -> None:
     result = run("state_counter.py")
     assert result.returncode == 0, result.stderr

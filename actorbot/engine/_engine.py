@@ -8,6 +8,7 @@ confirm the offset -> stop the actors and join every thread. pykka's
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import os
@@ -32,7 +33,7 @@ from actorbot.errors import (
     PollingStopped,
     StateError,
 )
-from actorbot.handlers import commands_of, declared_state, prepare_commands
+from actorbot.handlers import async_hooks, commands_of, declared_state, prepare_commands
 from actorbot.intake import (
     Poller,
     PollerStats,
@@ -53,7 +54,7 @@ from actorbot.routing import (
     RouterStats,
     Shutdown,
 )
-from actorbot.runtime import ActorPool, Clock, InFlight, Runtime, ThreadPerActor
+from actorbot.runtime import ActorPool, Clock, InFlight, LoopRuntime, Runtime, ThreadPerActor
 from actorbot.sending import CallFuture, Sender, SenderHandle, SenderStats, Sending
 from actorbot.state import MemoryStore, SqliteStore, StateBook, StateStore
 from actorbot.updates import update_type
@@ -83,6 +84,11 @@ def _ping(ref: pykka.ActorRef[Any], timeout: float) -> bool:
     except pykka.ActorDeadError:
         return True
     return True
+
+
+def _grace(left: float) -> float:
+    """The end of a stop's deadline kept for cancelling coroutines and their unwinding."""
+    return min(0.5, left / 10)
 
 
 def _journal_of(journal: Journal | str | os.PathLike[str] | None) -> Journal:
@@ -167,6 +173,11 @@ class Engine:
     - ``stats_interval``: seconds between ``engine.stats`` events (None: never);
     - ``clock``: the timer service (a ``ManualClock`` in tests).
 
+    Handlers with ``async def`` hooks run on an event loop: the engine's own (a thread it
+    starts and joins), or the application's when the engine is started from a coroutine
+    (``await engine.start_async()``, ``async with engine:``, or ``start()`` called on a
+    running loop). Sync handlers stay on ``handling.runtime``.
+
     ``status`` is "stopped", "starting", "connected" (getUpdates works; without polling:
     started), "retrying" (getUpdates fails and is retried) or "stopping".
     """
@@ -193,6 +204,7 @@ class Engine:
         self.routes = [r if isinstance(r, Route) else Route(*r) for r in routes]
         if not self.routes:
             raise ConfigError("an engine needs at least one route")
+        self._async_routes = [r.name for r in self.routes if async_hooks(r.handler)]
         for route in self.routes:
             commands_of(route.handler)  # a command hiding a handler method fails here
         if stats_interval is not None and stats_interval <= 0:
@@ -221,6 +233,8 @@ class Engine:
         self.status: Status = "stopped"
         self.error: BaseException | None = None
         self.runtime: Runtime | None = None
+        self.loop_runtime: LoopRuntime | None = None
+        """Where handlers with async hooks run, while the engine runs one."""
         self._router_ref: pykka.ActorRef[Router] | None = None
         self._sender_ref: pykka.ActorRef[Sender] | None = None
         self._sender_handle: SenderHandle | None = None
@@ -246,6 +260,34 @@ class Engine:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> Self:
+        """Start every stage; on a running event loop, async hooks run on that loop."""
+        loop = None
+        with contextlib.suppress(RuntimeError):
+            loop = asyncio.get_running_loop()
+        return self._start(loop)
+
+    async def start_async(self) -> Self:
+        """:meth:`start` from a coroutine, without blocking the loop; async hooks then
+        run on this loop. Stop with :meth:`stop_async`."""
+        loop = asyncio.get_running_loop()
+        return await asyncio.to_thread(self._start, loop)
+
+    async def stop_async(self, timeout: float = 10.0) -> bool:
+        """:meth:`stop` from a coroutine: the loop keeps running the hooks that finish."""
+        return await asyncio.to_thread(self.stop, timeout)
+
+    async def __aenter__(self) -> Self:
+        return await self.start_async()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop_async()
+
+    def _start(self, loop: asyncio.AbstractEventLoop | None) -> Self:
         if not self._set_status("starting", only_from=("stopped",)):
             raise StateError(f"engine is already running ({self.status})")
         self._done.clear()
@@ -256,18 +298,12 @@ class Engine:
         except BaseException:
             self._set_status("stopped")
             raise
-        if self._stateful and self.state_store is not None:  # declared state (docs/state.md)
-            book = StateBook(self.state_store, self.journal)
-            try:
-                book.open()
-            except BaseException:
-                self.journal.close()
-                self._set_status("stopped")
-                raise
-            self._state_book = book
-            self.tracker.on_acked = book.ack
+        if self._stateful:
+            self._open_state()
         self.clock.start()
         self.runtime = _runtime_for(self.handling)
+        if self._async_routes:
+            self.loop_runtime = LoopRuntime(loop).start()
         self._sender_actor = Sender(self.client, self.clock, self.sending,
                                     on_relieved=self.tracker.poke,
                                     on_migrated=self._on_chat_migrated)
@@ -281,7 +317,7 @@ class Engine:
             self.routes, self.runtime, self.clock, self.tracker, self._sender_handle,
             sweep_limit=self.handling.sweep_limit, journal=self.journal,
             at_most_once_types=frozenset(self.handling.at_most_once), access=self.access,
-            bot_username=username, state=self._state_book)
+            bot_username=username, loop_runtime=self.loop_runtime, state=self._state_book)
         self._router_ref = router = _start(self._router_actor)
         if replay:  # before anything new: per-chat order holds across the restart
             log.info("journal.replay", updates=len(replay))
@@ -308,6 +344,20 @@ class Engine:
                  runtime=getattr(self.runtime, "name", type(self.runtime).__name__),
                  routes=[r.name for r in self.routes])
         return self
+
+    def _open_state(self) -> None:
+        """Declared state (docs/state.md): the state book goes between the tracker's
+        acknowledgements and the journal, so an update's state commits with its ack."""
+        assert self.state_store is not None  # a store is made when a route declares state
+        book = StateBook(self.state_store, self.journal)
+        try:
+            book.open()
+        except BaseException:
+            self.journal.close()
+            self._set_status("stopped")
+            raise
+        self._state_book = book
+        self.tracker.on_acked = book.ack
 
     def feed(self, updates: Any, *, timeout: float | None = None) -> None:
         """Hand updates to the router from any source (a list is one batch, in order).
@@ -343,10 +393,18 @@ class Engine:
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop gracefully within ``timeout`` seconds; True if everything was drained.
 
+        Coroutines of async hooks still running when only a little of ``timeout`` is
+        left are cancelled (``engine.coroutines_cancelled``); their updates stay in the
+        journal and are replayed at the next start. From a coroutine on the loop those
+        hooks run on, use :meth:`stop_async` (this would block it, and raises).
+
         Exception-safe: a stage that raises is logged (``engine.stop_failed`` with the
         stage and the error type), makes the result False, and the next stages still run,
         so every thread the engine started is stopped and the status ends "stopped".
         """
+        if self.loop_runtime is not None and self.loop_runtime.in_loop_thread():
+            raise StateError("stop() on the event loop the async hooks run on would block "
+                             "them: use 'await engine.stop_async()'")
         if not self._set_status("stopping", only_from=_LIVE):
             return True
         deadline = time.monotonic() + timeout
@@ -393,7 +451,16 @@ class Engine:
         """Route what the router has, wait until it is handled, close the handlers."""
         assert self._router_ref is not None
         drained = _ping(self._router_ref, left())  # every batch it got is now routed
-        drained &= self.tracker.wait_idle(left())  # ... and handled
+        loop_runtime = self.loop_runtime
+        if loop_runtime is None:
+            drained &= self.tracker.wait_idle(left())  # ... and handled
+        elif not self.tracker.wait_idle(max(left() - _grace(left()), 0.0)):
+            drained = False
+            cancelled = loop_runtime.cancel_running(max(_grace(left()), 0.01))
+            if cancelled:
+                log.warning("engine.coroutines_cancelled", coroutines=cancelled,
+                            in_flight=len(self.tracker))
+            self.tracker.wait_idle(left())
         if not drained:
             log.warning("engine.stop_timeout", stage="drain", in_flight=len(self.tracker))
         closing = self._router_ref.ask(Shutdown(), timeout=max(left(), 0.001))
@@ -444,6 +511,9 @@ class Engine:
         if self.runtime is not None:
             runtime = self.runtime
             steps.append(("handlers", lambda: runtime.shutdown(timeout)))
+        if self.loop_runtime is not None:
+            loop_runtime = self.loop_runtime
+            steps.append(("event loop", lambda: loop_runtime.shutdown(timeout)))
         steps.append(("clock", lambda: self.clock.stop(timeout)))
         steps.append(("client", self.client.close))
         if self._poll_client is not None:
@@ -460,6 +530,7 @@ class Engine:
                           exc_info=exc)
         self._poller = self._router_ref = self._sender_ref = None
         self._sender_handle = None
+        self.loop_runtime = None
         return ok
 
     def _on_chat_migrated(self, old: int | str, new: int) -> None:
@@ -572,6 +643,7 @@ class Engine:
             tracker=self.tracker,
             journal=self.journal.stats,
             now=time.time(),
+            coroutines=self.loop_runtime.busy() if self.loop_runtime is not None else 0,
         ))
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:

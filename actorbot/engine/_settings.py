@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Literal
 
-from actorbot.errors import ConfigError
+from actorbot.errors import AsyncHookError, ConfigError
 from actorbot.runtime import Runtime
 from actorbot.updates import UPDATE_TYPES
 
@@ -76,3 +77,11 @@ class Hooks:
     on_status: Callable[[Status], None] | None = None
     on_connected: Callable[[], None] | None = None
     on_error: Callable[[BaseException], None] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("on_status", "on_connected", "on_error"):
+            if inspect.iscoroutinefunction(getattr(self, name)):
+                raise AsyncHookError(
+                    f"Hooks.{name} is async def, but engine hooks run on the thread that saw "
+                    f"the event and are not awaited: make it a plain def (it may schedule "
+                    f"work on your loop with loop.call_soon_threadsafe)")

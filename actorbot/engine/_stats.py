@@ -38,6 +38,8 @@ class Parts:
     journal: JournalStats
     now: float
     """Wall-clock time (``time.time()``) of the read, for ages of Telegram dates."""
+    coroutines: int = 0
+    """Coroutines of ``async def`` hooks running on the event loop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,8 @@ STATS: Final[tuple[Stat, ...]] = (
          lambda p: p.router.banned),
     Stat("handled", "counter", "Updates every handler they reached finished with.",
          lambda p: p.tracker.finished),
+    Stat("coroutines_running", "gauge", "Async hooks running now on the event loop.",
+         lambda p: p.coroutines),
     Stat("hook_failures", "counter",
          "Exceptions from tolerated hooks (callback and inline queries).",
          lambda p: p.tracker.hook_failures),

@@ -8,11 +8,14 @@ from actorbot.handlers._commands import (
     commands_of,
     declared_commands,
     dispatch_command,
+    find_command,
+    is_command_method,
     parse_command,
     prepare_commands,
     sync_commands,
 )
 from actorbot.handlers._handler import (
+    HOOK_NAMES,
     ChatHandler,
     CloseReason,
     CloseRequested,
@@ -23,6 +26,8 @@ from actorbot.handlers._handler import (
     Monitor,
     RouteServices,
     UserHandler,
+    async_hooks,
+    check_hooks,
 )
 from actorbot.handlers._messages import (
     Close,
@@ -36,6 +41,7 @@ from actorbot.handlers._messages import (
 from actorbot.handlers._state import State, declared_state
 
 __all__ = [
+    "HOOK_NAMES",
     "BotCommand",
     "ChatHandler",
     "Close",
@@ -57,11 +63,15 @@ __all__ = [
     "Scheduled",
     "State",
     "UserHandler",
+    "async_hooks",
+    "check_hooks",
     "command",
     "commands_of",
     "declared_commands",
     "declared_state",
     "dispatch_command",
+    "find_command",
+    "is_command_method",
     "parse_command",
     "prepare_commands",
     "sync_commands",

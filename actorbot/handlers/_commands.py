@@ -93,6 +93,11 @@ def command(
     return mark
 
 
+def is_command_method(value: object) -> bool:
+    """Whether ``value`` was declared a command with :func:`command`."""
+    return bool(getattr(value, _MARK, ()))
+
+
 def commands_of(cls: type) -> Mapping[str, BotCommand]:
     """The commands a handler class declares or inherits, by trigger (cached per class).
 
@@ -142,21 +147,33 @@ def parse_command(msg: Any) -> CommandText | None:
     return CommandText(name.lower(), mention or None, text[len(raw):].strip())
 
 
+def find_command(
+    handler: object, msg: Any, bot_username: str | None
+) -> tuple[Callable[[Any, str], Any], str] | None:
+    """``handler``'s bound method for ``msg``'s command and the command's arguments; None
+    if it has none for it (or the command names another bot)."""
+    table = commands_of(type(handler))
+    if not table:
+        return None
+    parsed = parse_command(msg)
+    if parsed is None:
+        return None
+    if parsed.mention and bot_username and parsed.mention.lower() != bot_username.lower():
+        return None
+    declared = table.get(parsed.name)
+    if declared is None:
+        return None
+    return getattr(handler, declared.method), parsed.args
+
+
 def dispatch_command(handler: object, msg: Any, bot_username: str | None) -> bool:
     """Run ``handler``'s method for ``msg``'s command; False if it has none for it (or the
     command names another bot), so the message goes to the usual hook."""
-    table = commands_of(type(handler))
-    if not table:
+    found = find_command(handler, msg, bot_username)
+    if found is None:
         return False
-    parsed = parse_command(msg)
-    if parsed is None:
-        return False
-    if parsed.mention and bot_username and parsed.mention.lower() != bot_username.lower():
-        return False
-    declared = table.get(parsed.name)
-    if declared is None:
-        return False
-    getattr(handler, declared.method)(msg, parsed.args)
+    method, args = found
+    method(msg, args)
     return True
 
 

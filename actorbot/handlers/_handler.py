@@ -23,16 +23,19 @@ Handlers never block: no ``Future.get()``, no synchronous HTTP. Outgoing calls g
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import inspect
+from collections.abc import Awaitable, Coroutine, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn, Protocol
 
 import structlog
 from pykka import ActorDeadError, ActorRef
 
 from actorbot import updates
-from actorbot.errors import StateError
-from actorbot.handlers._commands import dispatch_command
+from actorbot.errors import AsyncHookError, StateError
+from actorbot.handlers._commands import find_command, is_command_method
 from actorbot.handlers._messages import (
     Close,
     Deliver,
@@ -42,7 +45,7 @@ from actorbot.handlers._messages import (
     IdleCheck,
     Scheduled,
 )
-from actorbot.runtime import RuntimeActor
+from actorbot.runtime import RuntimeActor, unbind
 from actorbot.seeds import BusinessChat
 from actorbot.sending import CallResult, ChatSender, SenderHandle
 
@@ -76,6 +79,48 @@ _HOOKS: Final[dict[str, str]] = {
     "message": "on_chat_message",
     "edited_message": "on_edited_chat_message",
 }
+
+#: Every method the engine calls on a handler; any of them may be ``async def``.
+HOOK_NAMES: Final[frozenset[str]] = frozenset({
+    "on_open", "on_message", "on_idle", "on_event", "on_result", "on_close", "on_unknown",
+    *_HOOKS.values(),
+})
+
+
+def async_hooks(cls: type) -> list[str]:
+    """The hooks (``@command`` methods included) that ``cls`` defines as ``async def``."""
+    found = []
+    for name in dir(cls):
+        value = getattr(cls, name, None)
+        if (name in HOOK_NAMES or is_command_method(value)) and (
+            inspect.iscoroutinefunction(value)
+        ):
+            found.append(name)
+    return found
+
+
+def check_hooks(cls: type) -> None:
+    """Refuse hooks the engine could not await, before anything runs (AsyncHookError)."""
+    for name in dir(cls):
+        value = getattr(cls, name, None)
+        if (name in HOOK_NAMES or is_command_method(value)) and (
+            inspect.isasyncgenfunction(value)
+        ):
+            raise AsyncHookError(f"{cls.__name__}.{name} is an async generator: a hook is a "
+                                 f"def or an async def, and it returns, not yields")
+    dispatched = {*_HOOKS.values(), "on_unknown"}
+    coroutines = [name for name in async_hooks(cls)
+                  if name in dispatched or is_command_method(getattr(cls, name, None))]
+    on_message = getattr(cls, "on_message", None)
+    if coroutines and on_message is not Handler.on_message and (
+        not inspect.iscoroutinefunction(on_message)
+    ):
+        raise AsyncHookError(
+            f"{cls.__name__}.on_message is a plain def, but {', '.join(coroutines)} "
+            f"{'is' if len(coroutines) == 1 else 'are'} async def: the coroutines it gets "
+            f"from super().on_message() would never run. Make it "
+            f"'async def on_message(self, update)' and 'await super().on_message(update)'")
+
 
 # Handler state. _OPENED and _CLOSE_ASKED are flags on top of the three lifecycle values.
 _ACTIVE, _DRAINING, _CLOSED = 0, 1, 2
@@ -151,6 +196,13 @@ class Handler(RuntimeActor):
     # ours grows (and costs ~800 bytes) as soon as on_open adds one.
     __slots__ = ("_last_active", "_returned", "_sender", "_state", "_timers", "_update",
                  "context")
+
+    _is_async: ClassVar[bool] = False
+    """Whether a hook is ``async def``: then the handler runs on the engine's event loop."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._is_async = bool(async_hooks(cls))
 
     tolerated_failures: frozenset[str] = frozenset({"callback_query", "inline_query"})
     """Update types whose hook may raise without closing the handler: the error is logged
@@ -232,68 +284,133 @@ class Handler(RuntimeActor):
 
     # -- hooks ----------------------------------------------------------------------------
 
-    def on_open(self, update: Any) -> None:
+    def on_open(self, update: Any) -> Awaitable[None] | None:
         """Before the first update is handled."""
+        return None
 
-    def on_message(self, update: Any) -> None:
+    def on_message(self, update: Any) -> Any:
         """Every update; the default runs the ``@command`` method a command message names,
-        else calls the hook for its type with the inner object."""
+        else calls the hook for its type with the inner object.
+
+        It returns what that hook returned, so an ``async def`` override awaits it:
+        ``await super().on_message(update)`` (in a handler with ``async def`` hooks it is
+        always awaitable).
+        """
         kind = updates.update_type(update)
-        if kind == "message" and dispatch_command(self, update[kind],
-                                                  self.context.services.bot_username):
-            return
-        hook = getattr(self, _HOOKS.get(kind, "on_unknown"), None)
+        if kind == "message":
+            found = find_command(self, update[kind], self.context.services.bot_username)
+            if found is not None:
+                method, args = found
+                return self._awaitable(method(update[kind], args), method.__name__)
+        name = _HOOKS.get(kind, "on_unknown")
+        hook = getattr(self, name, None)
         if hook is None:
-            return
+            return self._awaitable(None, name)
         inner = update if kind == updates.UNKNOWN else update[kind]
         if kind not in self.tolerated_failures:
-            hook(inner)
-            return
+            return self._awaitable(hook(inner), name)
         try:
-            hook(inner)
-        except Exception as exc:  # see tolerated_failures
-            self.context.services.tracker.note_hook_failure()
-            log.error("handler.hook_failed", route=self.context.route, seed=repr(self.seed),
-                      handler=type(self).__name__, update_type=kind,
-                      update_id=update.get("update_id"), error=f"{type(exc).__name__}: {exc}",
-                      exc_info=exc)
+            result = self._awaitable(hook(inner), name)
+        except Exception as exc:  # noqa: BLE001 - see tolerated_failures
+            self._hook_failed(kind, update, exc)
+            return self._awaitable(None, name)
+        if result is not _DONE and self._is_async and inspect.isawaitable(result):
+            return self._tolerating(result, kind, update)
+        return result
 
-    def on_idle(self) -> bool:
+    def on_idle(self) -> bool | Awaitable[bool]:
         """No update for the idle timeout: return True to close, False to stay."""
         return True
 
-    def on_event(self, message: Any) -> None:
+    def on_event(self, message: Any) -> Awaitable[None] | None:
         """A scheduled message, or one told to this actor."""
+        return None
 
-    def on_result(self, result: CallResult) -> None:
+    def on_result(self, result: CallResult) -> Awaitable[None] | None:
         """The result of a call made through ``self.sender.notify(tag)``."""
+        return None
 
-    def on_close(self, reason: BaseException) -> None:
+    def on_close(self, reason: BaseException) -> Awaitable[None] | None:
         """Last call: the handler is closing because of ``reason``."""
+        return None
 
     # -- protocol (runs on the handler's worker, one message at a time) --------------------
+    #
+    # One code path for both kinds of handler: the protocol is written as coroutines. A
+    # handler with ``async def`` hooks returns the coroutine from on_receive, and its
+    # runtime (LoopRuntime) awaits it before the next message. A plain handler's coroutine
+    # never suspends (it awaits only what its hooks return, and a plain hook returning an
+    # awaitable is an error), so on_receive drives it to the end at once.
 
     def on_receive(self, message: Any) -> Any:
+        receiving = self._receive(message)
+        if self._is_async:
+            return receiving
+        try:
+            receiving.send(None)
+        except StopIteration:
+            return None
+        receiving.close()  # pragma: no cover - see above: it cannot suspend
+        raise AsyncHookError(f"{self} suspended on a thread")
+
+    async def _receive(self, message: Any) -> None:
         kind = type(message)
         if kind is Deliver:
-            self._deliver(message)
+            await self._deliver(message)
         elif kind is IdleCheck:
-            self._idle_check()
+            await self._idle_check()
         elif kind is Close:
-            self._close(message.reason)
+            await self._close(message.reason)
         elif self._state & _LIFECYCLE != _ACTIVE:
-            return None  # closing: timers, results and events have nobody to go to
+            return  # closing: timers, results and events have nobody to go to
         elif kind is Scheduled:
             if self._timers is not None:
                 self._timers.discard(message.timer)
-            self._run(self.on_event, message.message)
+            await self._run(self.on_event, message.message, "on_event")
         elif kind is CallResult:
-            self._run(self.on_result, message)
+            await self._run(self.on_result, message, "on_result")
         else:
-            self._run(self.on_event, message)
-        return None
+            await self._run(self.on_event, message, "on_event")
 
-    def _deliver(self, delivery: Deliver) -> None:
+    def _awaitable(self, result: Any, hook: str) -> Any:
+        """What ``hook`` returned, checked: for a handler with async hooks always something
+        ``await`` accepts; for a plain handler never an awaitable."""
+        if result is None:
+            return _DONE if self._is_async else None
+        if not self._is_async and inspect.isawaitable(result):
+            self._not_awaitable(result, hook)
+        return result
+
+    async def _result(self, result: Any, hook: str) -> Any:
+        """What a hook returned, awaited if it is awaitable (only async handlers can)."""
+        if not inspect.isawaitable(result):
+            return result
+        if not self._is_async:
+            self._not_awaitable(result, hook)
+        return await result
+
+    def _not_awaitable(self, result: Any, hook: str) -> NoReturn:
+        if isinstance(result, Coroutine):
+            result.close()  # said here, instead of Python's "never awaited" warning
+        raise AsyncHookError(
+            f"{unbind(type(self)).__name__}.{hook} returned {type(result).__name__} from a "
+            f"plain def, and this handler runs on a thread: make the hook async def")
+
+    async def _tolerating(self, awaitable: Any, kind: str, update: Any) -> Any:
+        try:
+            return await awaitable
+        except Exception as exc:  # noqa: BLE001 - see tolerated_failures
+            self._hook_failed(kind, update, exc)
+            return None
+
+    def _hook_failed(self, kind: str, update: Any, exc: Exception) -> None:
+        self.context.services.tracker.note_hook_failure()
+        log.error("handler.hook_failed", route=self.context.route, seed=repr(self.seed),
+                  handler=type(self).__name__, update_type=kind,
+                  update_id=update.get("update_id"), error=f"{type(exc).__name__}: {exc}",
+                  exc_info=exc)
+
+    async def _deliver(self, delivery: Deliver) -> None:
         state = self._state
         if state & _LIFECYCLE != _ACTIVE:
             if self._returned is None:
@@ -304,38 +421,66 @@ class Handler(RuntimeActor):
         tracker = services.tracker
         self._last_active = services.clock.now()
         tracker.run(delivery.seq)  # calls made meanwhile hold the update open
-        retried = False
+        retried = cancelled = False
         self._update = delivery.update  # for is_admin
         try:
-            if not state & _OPENED:
-                self._state = state | _OPENED
-                self.on_open(delivery.update)
-            self.on_message(delivery.update)
+            await self._handle(delivery.update, state)
+        except asyncio.CancelledError:
+            cancelled = True  # stop()'s deadline passed: the journal replays the update
         except Exception as exc:  # noqa: BLE001 - isolate: log, close, let the seed recover
-            retried = self._fail(exc, delivery)
+            retried = await self._fail(exc, delivery)
         finally:
             self._update = None
             tracker.ran()
-            if self._persisted is not None:  # declared state: before the update can be acked
+            if self._persisted is not None and not cancelled:  # declared state, before the ack
                 self._persisted.after_update(self, delivery, self._state & _LIFECYCLE != _ACTIVE)
-            if not retried:
+            if cancelled:
+                tracker.abandon(delivery.seq)
+            elif not retried:
                 tracker.finish(delivery.seq)
-        if self._state & (_CLOSE_ASKED | _LIFECYCLE) == _CLOSE_ASKED:
-            self._begin_closing(CloseRequested(), None)
+        if self._is_async:
+            self._last_active = services.clock.now()  # busy until now, not idle
+        if cancelled:
+            await self._cancelled("on_message", delivery)
+        elif self._state & (_CLOSE_ASKED | _LIFECYCLE) == _CLOSE_ASKED:
+            await self._begin_closing(CloseRequested(), None)
 
-    def _run(self, hook: Any, arg: Any) -> None:
+    async def _handle(self, update: Any, state: int) -> None:
+        if not state & _OPENED:
+            self._state = state | _OPENED
+            opened = self.on_open(update)
+            if opened is not None:
+                await self._result(opened, "on_open")
+        handled = self.on_message(update)
+        if handled is not None:
+            await self._result(handled, "on_message")
+
+    async def _run(self, hook: Any, arg: Any, name: str) -> None:
         self._last_active = self.context.services.clock.now()
         try:
-            hook(arg)
+            result = hook(arg)
+            if result is not None:
+                await self._result(result, name)
+        except asyncio.CancelledError:
+            await self._cancelled(name, None)
+            return
         except Exception as exc:  # noqa: BLE001
-            self._fail(exc, None)
+            await self._fail(exc, None)
         else:
             if self._persisted is not None:  # declared state
                 self._persisted.after_event(self)
         if self._state & (_CLOSE_ASKED | _LIFECYCLE) == _CLOSE_ASKED:
-            self._begin_closing(CloseRequested(), None)
+            await self._begin_closing(CloseRequested(), None)
 
-    def _fail(self, exc: Exception, delivery: Deliver | None) -> bool:
+    async def _cancelled(self, hook: str, delivery: Deliver | None) -> None:
+        """The engine stopped and its deadline passed while ``hook`` ran: close."""
+        log.warning("handler.cancelled", route=self.context.route, seed=repr(self.seed),
+                    handler=type(self).__name__, hook=hook,
+                    update_id=updates.update_id(delivery.update) if delivery else None)
+        if self._state & _LIFECYCLE == _ACTIVE:
+            await self._begin_closing(EngineStopping(), None)
+
+    async def _fail(self, exc: Exception, delivery: Deliver | None) -> bool:
         """Log, close, and decide the failed update's fate; True if it will be retried."""
         update = delivery.update if delivery is not None else None
         update_id = updates.update_id(update)
@@ -355,29 +500,34 @@ class Handler(RuntimeActor):
             log.error("journal.parked", route=ctx.route, seed=repr(self.seed),
                       update_id=update_id, error=error)
             ctx.services.journal.park(update, ctx.route, error)
-        self._begin_closing(exc, exc)
+        await self._begin_closing(exc, exc)
         return retried
 
-    def _begin_closing(self, reason: BaseException, error: BaseException | None) -> None:
+    async def _begin_closing(self, reason: BaseException, error: BaseException | None) -> None:
         """Stop accepting work, run ``on_close``, and ask the router to stop delivering."""
         self._state = (self._state & ~_LIFECYCLE) | _DRAINING
-        self._finish(reason)
+        await self._finish(reason)
         self.context.router.tell(HandlerClosing(self.context.key, self.actor_ref, error))
 
-    def _finish(self, reason: BaseException) -> None:
+    async def _finish(self, reason: BaseException) -> None:
         if self._timers:
             for timer in self._timers:
                 timer.cancel()
             self._timers = None
         try:
-            self.on_close(reason)
+            closed = self.on_close(reason)
+            if closed is not None:
+                await self._result(closed, "on_close")
+        except asyncio.CancelledError:
+            log.warning("handler.cancelled", route=self.context.route, seed=repr(self.seed),
+                        handler=type(self).__name__, hook="on_close", update_id=None)
         except Exception as exc:
             log.error("handler.on_close_failed", route=self.context.route,
                       seed=repr(self.seed), error=f"{type(exc).__name__}: {exc}", exc_info=exc)
         if self._persisted is not None and isinstance(reason, CloseReason):  # declared state
             self._persisted.after_close(self)
 
-    def _idle_check(self) -> None:
+    async def _idle_check(self) -> None:
         if self._state & _LIFECYCLE != _ACTIVE:
             return  # already closing: the router learns it from HandlerClosing
         ctx = self.context
@@ -388,25 +538,46 @@ class Handler(RuntimeActor):
             return
         try:
             closing = self.on_idle()
-        except Exception as exc:  # noqa: BLE001
-            self._fail(exc, None)
+            if type(closing) is not bool:
+                closing = await self._result(closing, "on_idle")
+        except asyncio.CancelledError:
+            await self._cancelled("on_idle", None)
             return
+        except Exception as exc:  # noqa: BLE001
+            await self._fail(exc, None)
+            return
+        if self._is_async:
+            now = ctx.clock.now()
         if not closing:
             self._last_active = now
             ctx.router.tell(HandlerIdle(ctx.key, self.actor_ref, False, now))
             return
         self._state = _CLOSED
-        self._finish(IdleTimeout())
+        await self._finish(IdleTimeout())
         ctx.router.tell(HandlerIdle(ctx.key, self.actor_ref, True, now))
         self._stop()
 
-    def _close(self, reason: BaseException) -> None:
+    async def _close(self, reason: BaseException) -> None:
         if self._state & _LIFECYCLE == _ACTIVE:
-            self._finish(reason)
+            self._state = (self._state & ~_LIFECYCLE) | _DRAINING
+            await self._finish(reason)
         self._state = _CLOSED
         returned, self._returned = self._returned or [], None
         self.context.router.tell(HandlerClosed(self.context.key, self.actor_ref, returned))
         self._stop()
+
+
+class _Done:
+    """An awaitable that is already done: what ``await super().on_message(update)`` gets
+    when the hook it ran was a plain def."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Iterator[None]:
+        return iter(())
+
+
+_DONE: Final = _Done()
 
 
 class ChatHandler(Handler):

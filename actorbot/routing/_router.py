@@ -15,6 +15,7 @@ replaying the handler's returned updates and then the buffer, in order.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import queue
 from collections import OrderedDict
@@ -26,7 +27,7 @@ import pykka
 import structlog
 
 from actorbot import updates
-from actorbot.errors import ConfigError
+from actorbot.errors import AsyncHookError, ConfigError
 from actorbot.handlers import (
     Close,
     Deliver,
@@ -38,6 +39,8 @@ from actorbot.handlers import (
     HandlerIdle,
     IdleCheck,
     RouteServices,
+    async_hooks,
+    check_hooks,
 )
 from actorbot.journal import DELIVERIES, Delivery, Journal
 from actorbot.routing import Batch, ChatMoved, Ping, Respawn, Shutdown, SweepMore, Tick
@@ -109,6 +112,10 @@ class Route:
             raise TypeError(f"route handler must be a Handler subclass, not {self.handler!r}")
         if not callable(self.seed):
             raise TypeError(f"route seed must be callable, not {self.seed!r}")
+        if inspect.iscoroutinefunction(self.seed):
+            raise AsyncHookError(f"route seed {self.seed!r} is async def: the router calls it "
+                                 f"for every update and cannot await; make it a plain def")
+        check_hooks(self.handler)
         if self.idle_timeout is not None and self.idle_timeout <= 0:
             raise ConfigError("idle_timeout must be positive or None")
         if not self.name:
@@ -174,6 +181,7 @@ class Router(pykka.ThreadingActor):
         at_most_once_types: frozenset[str] = frozenset(),
         access: AccessList | None = None,
         bot_username: str | None = None,
+        loop_runtime: Runtime | None = None,
         state: StateBook | None = None,
     ) -> None:
         super().__init__()
@@ -181,6 +189,12 @@ class Router(pykka.ThreadingActor):
             raise ConfigError("at least one route is needed")
         self.routes = routes
         self.runtime = runtime
+        self._runtimes = [runtime if not async_hooks(r.handler) else loop_runtime
+                          for r in routes]
+        """Where each route's handlers run: those with ``async def`` hooks on the loop."""
+        if None in self._runtimes:
+            raise ConfigError("a route's handler has async def hooks, and this router has "
+                              "no event loop runtime (loop_runtime=) to run them on")
         self.clock = clock
         self.tracker = tracker
         self.sender = sender
@@ -372,7 +386,9 @@ class Router(pykka.ThreadingActor):
         route = self.routes[index]
         context = HandlerContext((index, key), seed, self._services[index])
         try:
-            ref = self.runtime.spawn(route.handler, context)
+            runtime = self._runtimes[index]
+            assert runtime is not None  # __init__ checked it
+            ref = runtime.spawn(route.handler, context)
         except Exception as exc:
             self.stats.failed += 1
             log.error("handler.failed", route=route.name, seed=repr(seed), stage="spawn",

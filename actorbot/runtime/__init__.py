@@ -2,6 +2,7 @@
 
 from actorbot.runtime._backoff import Backoff
 from actorbot.runtime._clock import Clock, ManualClock, Timer
+from actorbot.runtime._loop import LoopRuntime
 from actorbot.runtime._pool import ActorPool, Runtime, RuntimeActor, ThreadPerActor, unbind
 from actorbot.runtime._tracker import Failure, InFlight, holding
 
@@ -11,6 +12,7 @@ __all__ = [
     "Clock",
     "Failure",
     "InFlight",
+    "LoopRuntime",
     "ManualClock",
     "Runtime",
     "RuntimeActor",

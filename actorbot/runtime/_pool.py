@@ -42,6 +42,8 @@ import queue
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable, Coroutine
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, Self
 
 import pykka
@@ -49,7 +51,7 @@ from pykka import ActorDeadError, ActorRef, ThreadingFuture
 from pykka._envelope import Envelope
 from pykka.messages import _ActorStop
 
-from actorbot.errors import ConfigError, StateError
+from actorbot.errors import AsyncHookError, ConfigError, StateError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -66,6 +68,12 @@ _urns = itertools.count(1)
 
 def _dead(actor: RuntimeActor) -> tuple[type[ActorDeadError], ActorDeadError, None]:
     return ActorDeadError, ActorDeadError(f"{actor} stopped before handling the message"), None
+
+
+def _no_loop(actor: RuntimeActor) -> tuple[type[AsyncHookError], AsyncHookError, None]:
+    error = AsyncHookError(f"{actor} answered a message with a coroutine, but its runtime "
+                           f"({type(actor).runtime!r}) has no event loop to await it")
+    return AsyncHookError, error, None
 
 
 class _Inbox:
@@ -309,7 +317,12 @@ class RuntimeActor(pykka.Actor):
 
     # -- running on a pool worker ----------------------------------------------------------
 
-    def _run_slice(self, budget: int) -> None:
+    def _run_slice(
+        self, budget: int,
+        suspend: Callable[[Envelope[Any], Coroutine[Any, Any, Any]], None] | None = None,
+    ) -> None:
+        """Up to ``budget`` messages; a message answered with a coroutine ends the slice
+        and goes to ``suspend`` (an event loop's runtime), or fails without one."""
         inbox: _Inbox = self.actor_inbox  # type: ignore[assignment]
         stopped = self.actor_stopped
         if self._needs_setup:
@@ -322,30 +335,51 @@ class RuntimeActor(pykka.Actor):
                 envelope = inbox.get()
             except IndexError:
                 break
-            self._process(envelope)
+            coroutine = self._process(envelope)
+            if coroutine is None:
+                continue
+            if suspend is not None:
+                suspend(envelope, coroutine)
+                return  # still scheduled: the next message waits for the coroutine
+            coroutine.close()
+            self._failed(envelope, _no_loop(self))
         if stopped.is_set():
             self._teardown(inbox)
         elif not inbox.release():
             inbox._pool._submit(self)
 
-    def _process(self, envelope: Envelope[Any]) -> None:
-        """One message, with pykka's semantics for replies and failures."""
+    def _process(self, envelope: Envelope[Any]) -> Coroutine[Any, Any, Any] | None:
+        """One message, with pykka's semantics for replies and failures.
+
+        A coroutine answer is returned, not replied: the actor's runtime awaits it first
+        (:class:`~actorbot.runtime.LoopRuntime`) and then calls :meth:`_replied`.
+        """
         try:
             response = self._handle_receive(envelope.message)
-            if envelope.reply_to is not None:
-                envelope.reply_to.set(response)
         except Exception:  # noqa: BLE001 - pykka semantics: the failure goes to the asker
-            if envelope.reply_to is not None:
-                envelope.reply_to.set_exception()
-            else:
-                self._handle_failure(*sys.exc_info())
-                try:
-                    self.on_failure(*sys.exc_info())
-                except Exception:  # noqa: BLE001
-                    self._handle_failure(*sys.exc_info())
+            self._failed(envelope, sys.exc_info())
+            return None
         except BaseException:  # noqa: BLE001 - a worker thread must survive SystemExit etc.
-            if envelope.reply_to is not None:
-                envelope.reply_to.set_exception()
+            self._failed(envelope, sys.exc_info(), fatal=True)
+            return None
+        if type(response) is CoroutineType:
+            return response
+        if envelope.reply_to is not None:
+            envelope.reply_to.set(response)
+        return None
+
+    def _failed(self, envelope: Envelope[Any], exc_info: Any, *, fatal: bool = False) -> None:
+        """The message raised: the asker gets the error; without one, the actor fails."""
+        if envelope.reply_to is not None:
+            envelope.reply_to.set_exception(exc_info)
+            if not fatal:
+                return
+        self._handle_failure(*exc_info)
+        if fatal:
+            return
+        try:
+            self.on_failure(*exc_info)
+        except Exception:  # noqa: BLE001
             self._handle_failure(*sys.exc_info())
 
     def _teardown(self, inbox: _Inbox) -> None:

@@ -22,16 +22,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-_running = threading.local()
+# A context variable, not a thread-local: async handlers interleave on one event loop
+# thread, each in its own task, and each task has its own copy of the context.
+_held: ContextVar[tuple[InFlight, int] | None] = ContextVar("actorbot_held", default=None)
 
 
 def holding() -> tuple[InFlight, int] | None:
-    """The update the calling thread's handler is handling, if any (see :meth:`run`)."""
-    held: tuple[InFlight, int] | None = getattr(_running, "held", None)
-    return held
+    """The update the calling handler is handling, if any (see :meth:`InFlight.run`): per
+    thread for handlers on threads, per task for ``async`` handlers on the event loop."""
+    return _held.get()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +146,12 @@ class InFlight:
         self.finish(seq)
 
     def run(self, seq: int) -> None:
-        """The calling thread now handles ``seq`` (None-able via :meth:`ran`)."""
-        _running.held = (self, seq)
+        """The calling thread (or task) now handles ``seq``, until :meth:`ran`."""
+        _held.set((self, seq))
 
     @staticmethod
     def ran() -> None:
-        _running.held = None
+        _held.set(None)
 
     def note_hook_failure(self) -> None:
         with self._cond:

@@ -5,14 +5,21 @@ as messages). pykka's ThreadingFuture builds a ``threading.Condition`` per futur
 visible share of the CPU a reply costs; this one builds it only for a caller that
 actually blocks in :meth:`get`, on one lock shared by all call futures (held for a few
 instructions at a time).
+
+It is also awaitable without blocking: ``await self.sender.send_message(...)`` in an
+``async def`` hook parks the task on an asyncio future that the thread settling the call
+wakes with one ``call_soon_threadsafe``; no thread waits per call.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import sys
 import threading
 import time
+from collections.abc import Generator
 from typing import Any, TypeVar
 
 from pykka import Future, ThreadingFuture, Timeout
@@ -34,6 +41,7 @@ class CallFuture(ThreadingFuture[T]):
         Future.__init__(self)  # not ThreadingFuture's: no Condition yet
         self._result: ThreadingFutureResult | None = None
         self._waiters: threading.Condition | None = None
+        self._awaiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] | None = None
         self.error_seen = False
         """True once :meth:`get` raised the call's error to someone: they handled it, so the
         update it belonged to is acknowledged rather than parked."""
@@ -62,6 +70,23 @@ class CallFuture(ThreadingFuture[T]):
             raise exc_value
         return result.value  # type: ignore[return-value]  # set() was given a T (or None)
 
+    def __await__(self) -> Generator[None, None, T]:
+        """The call's result (or its error raised), without blocking the event loop."""
+        if self._get_hook is None:
+            with _LOCK:
+                waiter = None
+                if self._result is None:
+                    loop = asyncio.get_running_loop()
+                    waiter = loop.create_future()
+                    if self._awaiting is None:
+                        self._awaiting = []
+                    self._awaiting.append((loop, waiter))
+            if waiter is not None:
+                yield from waiter
+        return self.get()
+
+    __iter__ = __await__
+
     def set(self, value: T | None = None) -> None:
         self._settle(ThreadingFutureResult(value=value))
 
@@ -77,6 +102,15 @@ class CallFuture(ThreadingFuture[T]):
             self._result = result
             if self._waiters is not None:
                 self._waiters.notify_all()
+            awaiting, self._awaiting = self._awaiting, None
+        if awaiting:
+            here = asyncio._get_running_loop()
+            for loop, waiter in awaiting:
+                if loop is here:
+                    loop.call_soon(_wake, waiter)
+                    continue
+                with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                    loop.call_soon_threadsafe(_wake, waiter)
 
     def set_get_hook(self, func: Any) -> None:
         with _LOCK:
@@ -85,3 +119,8 @@ class CallFuture(ThreadingFuture[T]):
             self._get_hook = func
             if self._waiters is not None:
                 self._waiters.notify_all()
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():  # a cancelled awaiter is gone
+        waiter.set_result(None)

@@ -26,7 +26,8 @@ MONITORING_DOC = Path(__file__).parents[2] / "docs" / "monitoring.md"
 KEYS = [
     "status", "handlers_alive", "handlers_by_class", "spawned", "passivated", "closed",
     "failed", "in_flight", "passivating", "buffered", "buffered_total", "routed", "skipped",
-    "malformed", "dropped", "banned", "handled", "hook_failures", "sender_queue",
+    "malformed", "dropped", "banned", "handled", "coroutines_running", "hook_failures",
+    "sender_queue",
     "sender_in_flight", "sender_calls", "sender_failed", "sender_failed_by_error",
     "sender_retries", "sender_rate_limited", "sender_bucket_wait_s", "polls", "fetched",
     "poll_errors", "poll_rate_limited", "poll_unreadable", "poll_below_offset",
@@ -97,7 +98,8 @@ def test_the_table_is_well_formed() -> None:
         ("status", "status"), ("handlers_by_class", "handler"),
         ("sender_failed_by_error", "error")}
     assert {s.name for s in STATS if s.kind == "gauge"} == {
-        "handlers_alive", "in_flight", "passivating", "buffered", "sender_queue",
+        "handlers_alive", "in_flight", "passivating", "buffered", "coroutines_running",
+        "sender_queue",
         "sender_in_flight", "update_lag_s", "journal_pending", "dead_letters"}
 
 

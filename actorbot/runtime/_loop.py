@@ -1,0 +1,224 @@
+"""Actors on an asyncio event loop, for handlers with ``async def`` hooks.
+
+pykka has no asyncio support, and a pykka future awaited on a loop blocks it
+(``Future.__await__`` calls the blocking ``get()``). :class:`LoopRuntime` is the actor
+runtime that makes ``async def`` hooks real: a :class:`RuntimeActor` on it has the pool's
+inbox, and its messages are processed on the loop's thread. When a message's answer is a
+coroutine (a handler whose hook is ``async def``), the runtime awaits it in a task before
+the actor's next message, so the actor guarantees hold exactly (one message at a time, in
+order), while different actors' coroutines run concurrently on the one loop.
+
+Messages from other threads reach the loop in batches: one ``call_soon_threadsafe`` (one
+write to the loop's self-pipe) wakes it for every actor that became ready meanwhile.
+
+The loop is either the runtime's own (:meth:`LoopRuntime.start` runs it on a thread,
+:meth:`LoopRuntime.shutdown` stops and joins it) or the application's
+(``LoopRuntime(loop)``, e.g. the loop of a FastAPI service, which the runtime never stops).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Coroutine
+from typing import Any, Final
+
+from pykka import ActorRef
+from pykka._envelope import Envelope
+
+from actorbot.errors import StateError
+from actorbot.runtime._pool import RuntimeActor, _Inbox, bound_class
+
+#: Messages one actor processes before the loop runs other callbacks.
+THROUGHPUT: Final = 16
+
+
+class LoopRuntime:
+    """Runs actors, and the coroutines their messages return, on one event loop."""
+
+    name = "event-loop"
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._loop = loop
+        self._owned = loop is None
+        self._thread: threading.Thread | None = None
+        self._thread_id: int | None = None
+        self._lock = threading.Lock()
+        self._ready: list[RuntimeActor] = []
+        self._waking = False
+        self._closed = False
+        self.tasks: set[asyncio.Task[Any]] = set()
+        """The coroutines running now, one per busy actor at most (read on the loop)."""
+
+    def __repr__(self) -> str:
+        return f"LoopRuntime(owned={self._owned})"
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise StateError("the runtime's event loop is not started: call start() first")
+        return self._loop
+
+    @property
+    def owned(self) -> bool:
+        """Whether the runtime runs its own loop (else the application's)."""
+        return self._owned
+
+    def start(self) -> LoopRuntime:
+        """Start the runtime's own loop on a thread (nothing to do on the application's)."""
+        if not self._owned:
+            return self
+        if self._thread is not None:
+            raise StateError(f"{self!r} is already started")
+        loop = self._loop = asyncio.new_event_loop()
+        started = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(started.set)
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="actorbot-loop")
+        self._thread.start()
+        started.wait()
+        self._thread_id = self._thread.ident
+        return self
+
+    def in_loop_thread(self) -> bool:
+        """Whether the caller runs on the loop's thread (where blocking would deadlock)."""
+        loop = self._loop
+        if loop is None:
+            return False
+        if self._thread_id is not None:
+            return threading.get_ident() == self._thread_id
+        with contextlib.suppress(RuntimeError):
+            return asyncio.get_running_loop() is loop
+        return False
+
+    # -- Runtime ----------------------------------------------------------------------------
+
+    def spawn(self, cls: type[RuntimeActor], /, *args: Any, **kwargs: Any) -> ActorRef[Any]:
+        return bound_class(cls, self).start(*args, **kwargs)
+
+    def init_actor(self, actor: RuntimeActor) -> None:
+        if self._closed:
+            raise StateError(f"{self!r} is shut down")
+        inbox = _Inbox(actor, self)  # type: ignore[arg-type]  # it only calls _submit
+        actor.actor_inbox = inbox
+        actor.actor_stopped = inbox  # type: ignore[assignment]
+
+    def start_actor(self, actor: RuntimeActor) -> None:
+        inbox: _Inbox = actor.actor_inbox  # type: ignore[assignment]
+        with inbox._lock:
+            if inbox._scheduled:
+                return
+            inbox._scheduled = True
+        self._submit(actor)
+
+    def _submit(self, actor: RuntimeActor) -> None:
+        """``actor`` has messages: run it on the loop, waking the loop once per batch."""
+        if self._thread_id is not None and threading.get_ident() == self._thread_id:
+            self.loop.call_soon(self._run, actor)
+            return
+        with self._lock:
+            self._ready.append(actor)
+            if self._waking:
+                return
+            self._waking = True
+        try:
+            self.loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # the loop is closed: the engine stopped under a late message
+            with self._lock:
+                self._waking = False
+
+    def _drain(self) -> None:
+        if self._thread_id is None:  # the application's loop: its thread, learnt here
+            self._thread_id = threading.get_ident()
+        with self._lock:
+            ready, self._ready = self._ready, []
+            self._waking = False
+        for actor in ready:
+            self._run(actor)
+
+    def _run(self, actor: RuntimeActor) -> None:
+        """A slice of ``actor``'s messages, on the loop; a coroutine ends it."""
+
+        def suspend(envelope: Envelope[Any], coroutine: Coroutine[Any, Any, Any]) -> None:
+            task = self.loop.create_task(self._await(actor, envelope, coroutine))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+        actor._run_slice(THROUGHPUT, suspend)
+
+    async def _await(
+        self, actor: RuntimeActor, envelope: Envelope[Any], coroutine: Coroutine[Any, Any, Any]
+    ) -> None:
+        try:
+            response = await coroutine
+        except asyncio.CancelledError:
+            # Cancelled by shutdown() after its deadline, below what the actor caught.
+            if envelope.reply_to is not None:
+                error = StateError("cancelled by the runtime's shutdown")
+                with contextlib.suppress(Exception):
+                    envelope.reply_to.set_exception((StateError, error, None))
+        except Exception as exc:  # noqa: BLE001 - pykka semantics, as on the pool
+            actor._failed(envelope, (type(exc), exc, exc.__traceback__))
+        else:
+            if envelope.reply_to is not None:
+                envelope.reply_to.set(response)
+        self.loop.call_soon(self._run, actor)  # outside this task's context
+
+    # -- stopping ---------------------------------------------------------------------------
+
+    def cancel_running(self, timeout: float) -> int:
+        """Cancel every running coroutine; the number cancelled. Callable from any thread;
+        waits at most ``timeout`` seconds for the cancellation to be delivered."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or not self.tasks:
+            return 0
+
+        def cancel() -> int:
+            tasks = [t for t in self.tasks if not t.done()]
+            for task in tasks:
+                task.cancel()
+            return len(tasks)
+
+        if self.in_loop_thread():
+            return cancel()
+        future: concurrent.futures.Future[int] = concurrent.futures.Future()
+
+        def run() -> None:
+            future.set_result(cancel())
+
+        try:
+            loop.call_soon_threadsafe(run)
+            return future.result(timeout)
+        except (RuntimeError, TimeoutError):
+            return 0
+
+    def busy(self) -> int:
+        """How many coroutines are running (an approximate read from any thread)."""
+        return len(self.tasks)
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Cancel what still runs, stop and join the runtime's own loop; True if in time.
+
+        The owner stops the actors first, in order; this is the last step. The
+        application's loop is left running.
+        """
+        self._closed = True
+        if self.tasks:
+            self.cancel_running(timeout if timeout is not None else 1.0)
+        thread = self._thread
+        if thread is None or self._loop is None:
+            return True
+        with contextlib.suppress(RuntimeError):  # already closed
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        thread.join(timeout)
+        return not thread.is_alive()
