@@ -370,3 +370,27 @@ def test_an_unreachable_store_fails_the_update_rather_than_start_afresh(
     assert "StateStoreError" in failed[0]["error"]
     assert tg.sent_texts(1) == []
     assert [d.update_id for d in engine.dead_letters()] == [1]
+
+
+def test_an_async_handler_keeps_its_state_too(tg: FakeBotApi, engines: list[Engine]) -> None:
+    class AsyncCounter(ChatHandler):
+        state = State(Count)
+
+        async def on_chat_message(self, msg: dict[str, Any]) -> None:
+            self.state.n += 1
+            await self.sender.send_message(f"count {self.state.n}")  # suspends mid-update
+            self.state.n += 1000 * (msg.get("text") == "big")
+
+    store = MemoryStore()
+    engine = run(tg, engines, AsyncCounter, idle_timeout=0.002, state=store)
+    engine.feed([msg(1, 1), msg(1, 2, "big"), msg(2, 3)])
+    settle(engine)
+    assert engine.stop(10)
+    engine.start()
+    engine.feed([msg(1, 4)])
+    settle(engine)
+    tg.wait_for_calls("sendMessage", 4, timeout=10)
+    assert tg.sent_texts(1) == ["count 1", "count 2", "count 1003"]
+    saved = store.load("AsyncCounter", "1")
+    assert saved is not None
+    assert saved.data == b'{"n":1003}'
