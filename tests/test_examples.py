@@ -91,3 +91,10 @@ def test_async_bot_awaits_replies_a_service_and_a_thread_on_the_programs_loop() 
             "'sunny in Oslo']") in out
     assert "never awaited" not in result.stderr
     assert "TEST-token" not in out + result.stderr
+
+
+def test_state_counter_counts_on_across_passivation_and_restart() -> None:
+    result = run("state_counter.py")
+    assert result.returncode == 0, result.stderr
+    assert "chat 1001: bot answered ['1', '2', '3', '4', '5', '6']" in result.stdout
+    assert "run 2: idle for 0.3 s, 1 handler passivated" in result.stdout

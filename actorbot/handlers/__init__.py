@@ -38,6 +38,7 @@ from actorbot.handlers._messages import (
     IdleCheck,
     Scheduled,
 )
+from actorbot.handlers._state import State, declared_state
 
 __all__ = [
     "HOOK_NAMES",
@@ -60,12 +61,14 @@ __all__ = [
     "Monitor",
     "RouteServices",
     "Scheduled",
+    "State",
     "UserHandler",
     "async_hooks",
     "check_hooks",
     "command",
     "commands_of",
     "declared_commands",
+    "declared_state",
     "dispatch_command",
     "find_command",
     "is_command_method",
