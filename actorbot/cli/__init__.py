@@ -1,4 +1,5 @@
-"""The ``actorbot`` command (also ``python -m actorbot``): ``demo`` and ``run``.
+"""The ``actorbot`` command (also ``python -m actorbot``): ``demo``, ``run``, and for a
+bot spread over processes ``intake`` and ``worker``.
 
 :func:`main` returns an exit code (:class:`ExitCode`) instead of exiting, so it can be
 called from Python; only the console script and ``__main__`` turn it into ``sys.exit``.
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from actorbot.api import DEFAULT_BASE_URL
+from actorbot.cli._cluster import add_parsers, cluster_command
 from actorbot.cli._demo_settings import DemoSettings
 from actorbot.cli._exit import ExitCode
 from actorbot.cli._run import TOKEN_ENV, WEBHOOK_SECRET_ENV, run_command
@@ -136,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="environment variable with the webhook's secret token (default: "
                           "%(default)s; unset: a random one per run)")
     _common(run, "info")
+    add_parsers(commands, _common)
     return parser
 
 
@@ -165,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return _demo(args)
+        if args.command in ("worker", "intake"):
+            return cluster_command(args)
         return run_command(args)
     except KeyboardInterrupt:
         sys.stderr.write("\nactorbot: interrupted\n")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from actorbot.errors import LeaseLost
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     import redis
 
     from actorbot.cluster._settings import Cluster, Keys
+    from actorbot.state import StateRecord, StateStore
 
 FIELD: Final = "u"
 """The stream entry field holding the update's JSON."""
@@ -120,17 +122,31 @@ Entry = tuple[int, str]
 """(partition, stream entry id)."""
 
 
+@dataclass(frozen=True, slots=True)
+class StateCommit:
+    """Entries to XACK and state rows to write in one ``MULTI`` (then ``done()``)."""
+
+    entries: list[Entry]
+    rows: list[StateRecord]
+    done: Callable[[], None]
+
+
 class StreamJournal(MemoryJournal):
     """A worker's journal (module docstring): dedupe and dead letters as in memory, plus
-    the map update -> stream entries; ``done`` is told which entries are finished."""
+    the map update -> stream entries; ``done`` is told which entries are finished, or
+    given a :class:`StateCommit` when the state book hands over an update's state with
+    its acknowledgement (for ``state_store``, a RedisStore on the streams' Redis): the
+    keeper then XACKs and writes both in one transaction, so effects on state are
+    exactly-once even across a kill."""
 
     durable = True  # the streams keep what is not acknowledged, across any crash
 
-    def __init__(self, done: Callable[[list[Entry]], None],
+    def __init__(self, done: Callable[[Any], None],
                  dead: Callable[[DeadLetter], None]) -> None:
         super().__init__()
         self._done_cb = done
         self._dead_cb = dead
+        self.state_store: StateStore | None = None
         self._entries: dict[int, list[Entry]] = {}
         self._entries_lock = threading.Lock()
 
@@ -183,6 +199,19 @@ class StreamJournal(MemoryJournal):
             entries = self._entries.pop(update_id, None)
         if entries:
             self._done_cb(entries)
+
+    def commits_state_of(self, store: StateStore) -> bool:
+        return store is self.state_store
+
+    def commit_state(self, update_ids: list[int], rows: list[StateRecord],
+                     done: Callable[[], None]) -> None:
+        entries: list[Entry] = []
+        for update_id in update_ids:
+            super().ack(update_id)
+        with self._entries_lock:
+            for update_id in update_ids:
+                entries += self._entries.pop(update_id, [])
+        self._done_cb(StateCommit(entries, rows, done))
 
     def park(self, update: Any, route: str, error: str) -> None:
         super().park(update, route, error)

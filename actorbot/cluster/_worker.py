@@ -38,17 +38,25 @@ from typing import Any, Final, Self
 
 import structlog
 
-from actorbot.cluster._journal import FIELD, Entry, StreamJournal
+from actorbot.cluster._journal import FIELD, Entry, StateCommit, StreamJournal
 from actorbot.cluster._lease import Leases
 from actorbot.cluster._limiter import RedisLimiter
 from actorbot.cluster._settings import GROUP, Cluster
 from actorbot.engine import Engine
 from actorbot.errors import EngineBusy, NotRunning, StateError
+from actorbot.handlers import CloseReason, declared_state
 from actorbot.journal import DeadLetter
 from actorbot.routing import Route
+from actorbot.seeds import is_hashable
 from actorbot.sending import Sending
+from actorbot.state import RedisStore
 
 log = structlog.get_logger("actorbot.cluster.worker")
+
+
+class PartitionMoved(CloseReason):
+    """A handler's partition went to another worker: it closes here, and its seed's next
+    handler (on the new owner, or here if the partition comes back) loads its state."""
 
 _STOP: Final = object()
 
@@ -96,6 +104,8 @@ class Worker:
     for the intake and every worker). Routes whose seeds do not follow the partition key
     are refused (:class:`~actorbot.errors.ConfigError`). The sender's bot-wide budget is
     a :class:`RedisLimiter` shared by all workers unless ``sending`` brings a limiter.
+    Handlers' declared state lives in a :class:`~actorbot.state.RedisStore` on the same
+    Redis unless ``state=`` says otherwise, so a chat moved to another worker keeps it.
     Every other keyword goes to the :class:`~actorbot.Engine` (``handling``,
     ``connection``, ``hooks``...); its intake is always None.
     """
@@ -125,6 +135,13 @@ class Worker:
                 sending, limiter=RedisLimiter(self._redis, keys, sending.limits))
         self._acks: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.journal = StreamJournal(self._acks.put, self._acks.put)
+        if "state" not in engine_options and any(
+                declared_state(r.handler) is not None for r in checked):
+            # State follows the seed: any worker that takes the chat over finds it here.
+            engine_options["state"] = RedisStore(redis, prefix=f"{keys.prefix}:state:")
+        store = engine_options.get("state")
+        if isinstance(store, RedisStore):  # committed with the XACKs: exactly-once state
+            self.journal.state_store = store
         self.engine = Engine(token, checked, intake=None, journal=self.journal,
                              sending=sending, **engine_options)
         self.stats_ = ClusterStats()
@@ -132,14 +149,20 @@ class Worker:
         self._held: set[int] = set()
         self._active: set[int] = set()
         self._draining: set[int] = set()
-        self._fresh: list[tuple[int, bool]] = []
+        self._fresh: list[tuple[int, bool, int]] = []
+        """Partitions to claim pending entries of: (partition, takeover, min idle ms)."""
+        self._reading: frozenset[int] = frozenset()
+        """Partitions of the XREADGROUP under way: none is handed over meanwhile."""
         self._outstanding: dict[int, int] = {}
+        self._seeds: dict[int, set[tuple[int, Any]]] = {}
+        """Per partition, the (route index, seed) keys its updates reached here."""
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._signalled = threading.Event()
         self._reader: threading.Thread | None = None
         self._keeper: threading.Thread | None = None
         self._unacked: list[Entry] = []
+        self._uncommitted: list[StateCommit] = []
         self._started = False
 
     def __repr__(self) -> str:
@@ -231,10 +254,11 @@ class Worker:
         while not self._stopping.is_set():
             with self._lock:
                 fresh, self._fresh = self._fresh, []
-            for partition, takeover in fresh:
-                self._claim(partition, takeover)
+            for partition, takeover, idle in fresh:
+                self._claim(partition, takeover, idle)
             with self._lock:
                 streams = {keys.stream(p): ">" for p in sorted(self._active)}
+                self._reading = frozenset(self._active)
             if not streams:
                 self._wake.wait(cluster.block)
                 self._wake.clear()
@@ -247,11 +271,14 @@ class Worker:
                 self._stopping.wait(cluster.block)
                 continue
             for stream, entries in answer or ():
-                self._feed(int(stream.rpartition(":")[2]), entries, claimed=False)
+                self._feed(int(stream.rpartition(":")[2]), entries)
+            with self._lock:
+                self._reading = frozenset()
 
-    def _claim(self, partition: int, takeover: bool) -> None:
+    def _claim(self, partition: int, takeover: bool, idle: int = 0) -> None:
         """Replay the entries a predecessor (or this worker, earlier) read but did not
-        acknowledge, in id order, before reading anything new of ``partition``."""
+        acknowledge, in id order, before reading anything new of ``partition`` (``idle``:
+        only entries unacknowledged that many ms, the safety net for a stalled worker's)."""
         stream = self.keys.stream(partition)
         start = "0-0"
         replayed = 0
@@ -263,7 +290,7 @@ class Worker:
         while not self._stopping.is_set():
             try:
                 answer: Any = self._redis.xautoclaim(
-                    stream, GROUP, self.name, min_idle_time=0, start_id=start,
+                    stream, GROUP, self.name, min_idle_time=idle, start_id=start,
                     count=self.cluster.batch)
             except Exception as exc:  # noqa: BLE001 - give the lease up: retried later
                 self._redis_error("claim", exc)
@@ -271,7 +298,7 @@ class Worker:
                     self._draining.add(partition)
                 return
             start, entries = answer[0], answer[1]
-            replayed += self._feed(partition, entries, claimed=True)
+            replayed += self._feed(partition, entries)
             if start in ("0-0", b"0-0"):
                 break
         with self._lock:
@@ -282,7 +309,7 @@ class Worker:
             log.info("cluster.partition_replayed", worker=self.name, partition=partition,
                      entries=replayed, takeover=takeover)
 
-    def _feed(self, partition: int, entries: Sequence[Any], *, claimed: bool) -> int:
+    def _feed(self, partition: int, entries: Sequence[Any]) -> int:
         """Feed ``entries`` of ``partition`` in order; returns how many were fed."""
         parsed: list[tuple[str, Any]] = []
         bad: list[Entry] = []
@@ -295,8 +322,8 @@ class Worker:
             except (KeyError, TypeError, ValueError):
                 bad.append((partition, entry_id))
         with self._lock:
-            if partition not in self._held or (not claimed and partition not in self._active):
-                return 0  # lost or handed over meanwhile: pending, for the next owner
+            if partition not in self._held:
+                return 0  # lost meanwhile: pending, for the owner's safety net
             self._outstanding[partition] = (
                 self._outstanding.get(partition, 0) + len(parsed) + len(bad))
             self.stats_.unreadable += len(bad)
@@ -319,9 +346,30 @@ class Worker:
             with self._lock:
                 self._outstanding[partition] -= len(taken)
             return 0
+        keys = self._seeds_of(updates)
         with self._lock:
             self.stats_.fed += len(updates)
+            self._seeds.setdefault(partition, set()).update(keys)
         return len(updates)
+
+    def _seeds_of(self, updates: list[Any]) -> set[tuple[int, Any]]:
+        keys: set[tuple[int, Any]] = set()
+        for index, route in enumerate(self.engine.routes):
+            for update in updates:
+                try:
+                    seed = route.seed(update)
+                except Exception:  # noqa: BLE001, S112 - the router logs it
+                    continue
+                if seed is not None and is_hashable(seed):
+                    keys.add((index, seed))
+        return keys
+
+    def _evict(self, partition: int) -> None:
+        """Close the handlers of a partition that left: one that stayed alive here would
+        hold stale state if the partition came back."""
+        with self._lock:
+            keys = self._seeds.pop(partition, set())
+        self.engine.evict(keys, PartitionMoved(f"partition {partition} moved"))
 
     # -- the keeper -------------------------------------------------------------------------
 
@@ -335,21 +383,8 @@ class Worker:
                 item = self._acks.get(timeout=max(next_tick - time.monotonic(), 0.0))
             except queue.Empty:
                 item = None
-            finished: list[Entry] = []
-            dead: list[DeadLetter] = []
-            stop = False
-            while item is not None:
-                if item is _STOP:
-                    stop = True
-                elif isinstance(item, DeadLetter):
-                    dead.append(item)
-                else:
-                    finished += item
-                try:
-                    item = self._acks.get_nowait()
-                except queue.Empty:
-                    item = None
-            self._xack(finished)
+            finished, commits, dead, stop = self._gather(item)
+            self._xack(finished, commits)
             if dead:
                 self._park(dead)
             if stop:
@@ -367,23 +402,57 @@ class Worker:
                                              if k.startswith("cluster_")})
                 next_stats = now + (stats_every or math.inf)
 
-    def _xack(self, finished: list[Entry]) -> None:
+    def _gather(self, item: Any) -> tuple[list[Entry], list[StateCommit], list[DeadLetter],
+                                          bool]:
+        """``item`` and everything queued behind it, by kind (and whether to stop)."""
+        finished: list[Entry] = []
+        commits: list[StateCommit] = []
+        dead: list[DeadLetter] = []
+        stop = False
+        while item is not None:
+            if item is _STOP:
+                stop = True
+            elif isinstance(item, DeadLetter):
+                dead.append(item)
+            elif isinstance(item, StateCommit):
+                commits.append(item)
+            else:
+                finished += item
+            try:
+                item = self._acks.get_nowait()
+            except queue.Empty:
+                item = None
+        return finished, commits, dead, stop
+
+    def _xack(self, finished: list[Entry], commits: list[StateCommit]) -> None:
+        """XACK ``finished``, and write the state of ``commits`` with their XACKs in the
+        same transaction (all or nothing: a kill leaves state and pending list agreeing)."""
         entries = self._unacked + finished
-        if not entries:
+        commits = self._uncommitted + commits
+        for commit in commits:
+            entries += commit.entries
+        if not entries and not commits:
             return
         by_partition: dict[int, list[str]] = {}
         for partition, entry_id in entries:
             by_partition.setdefault(partition, []).append(entry_id)
+        store = self.journal.state_store
         try:
-            pipe = self._redis.pipeline(transaction=False)
+            pipe = self._redis.pipeline(transaction=bool(commits))
+            if commits:
+                assert isinstance(store, RedisStore)
+                store.queue_writes(pipe, [row for c in commits for row in c.rows])
             for partition, ids in by_partition.items():
                 pipe.xack(self.keys.stream(partition), GROUP, *ids)
             pipe.execute()
-        except Exception as exc:  # noqa: BLE001 - kept, XACKed at the next try
-            self._unacked = entries
+        except Exception as exc:  # noqa: BLE001 - kept, written at the next try
+            self._unacked = self._unacked + finished
+            self._uncommitted = commits
             self._redis_error("ack", exc)
             return
-        self._unacked = []
+        self._unacked, self._uncommitted = [], []
+        for commit in commits:
+            commit.done()
         with self._lock:
             for partition, ids in by_partition.items():
                 self._outstanding[partition] = self._outstanding.get(partition, 0) - len(ids)
@@ -422,7 +491,8 @@ class Worker:
             for partition in extra:  # beyond our share: hand over once acknowledged
                 self._draining.add(partition)
                 self._active.discard(partition)
-            ready = [p for p in self._draining if self._outstanding.get(p, 0) <= 0]
+            ready = [p for p in self._draining
+                     if self._outstanding.get(p, 0) <= 0 and p not in self._reading]
             for partition in ready:
                 self._held.discard(partition)
                 self._draining.discard(partition)
@@ -437,6 +507,7 @@ class Worker:
             self._active.discard(partition)
             self._draining.discard(partition)
             self.stats_.leases_lost += 1
+        self._evict(partition)
         log.warning("cluster.lease_lost", worker=self.name, partition=partition)
 
     def _acquire(self, share: int) -> None:
@@ -460,7 +531,7 @@ class Worker:
             takeover = got == 2
             with self._lock:
                 self._held.add(partition)
-                self._fresh.append((partition, takeover))
+                self._fresh.append((partition, takeover, 0))
                 self.stats_.taken += 1
                 self.stats_.takeovers += takeover
             if takeover:
@@ -474,6 +545,7 @@ class Worker:
 
     def _release(self, partition: int) -> None:
         keys = self.keys
+        self._evict(partition)
         self._leases.release(keys=[keys.lease(partition), keys.last_owner(partition)],
                              args=[self.name])
         with self._lock:
@@ -509,6 +581,7 @@ class Worker:
         trims: list[tuple[str, str]] = []
         lag: dict[int, int] = {}
         pending: dict[int, int] = {}
+        orphans: list[int] = []
         for i, partition in enumerate(held):
             groups, summary = answers[2 * i], answers[2 * i + 1]
             if isinstance(groups, Exception) or isinstance(summary, Exception):
@@ -518,11 +591,16 @@ class Worker:
                 continue
             lag[partition] = int(group.get("lag") or 0)
             pending[partition] = int(summary.get("pending") or 0)
+            if any(c.get("name") != self.name for c in summary.get("consumers") or ()):
+                orphans.append(partition)  # a stalled worker's, read after it lost the lease
             low = summary.get("min") if pending[partition] else group.get("last-delivered-id")
             if low and low != "0-0":
                 trims.append((self.keys.stream(partition), low))
         with self._lock:
             self.stats_.lag, self.stats_.pending = lag, pending
+            idle = int(self.cluster.lease_ttl * 2000)
+            self._fresh += [(p, False, idle) for p in orphans
+                            if p in self._active and (p, False, idle) not in self._fresh]
         if trims:
             pipe = self._redis.pipeline(transaction=False)
             for stream, low in trims:

@@ -48,6 +48,7 @@ from actorbot.routing import (
     AccessList,
     Batch,
     ChatMoved,
+    Evict,
     Ping,
     Route,
     Router,
@@ -532,6 +533,15 @@ class Engine:
         self._sender_handle = None
         self.loop_runtime = None
         return ok
+
+    def evict(self, keys: Collection[tuple[int, Any]], reason: BaseException) -> None:
+        """Close the live handlers of ``(route index, seed)`` keys with ``reason`` (their
+        seeds now live in another process, actorbot.cluster): a later update for one
+        spawns a fresh handler, which loads its state from the store."""
+        router = self._router_ref
+        if router is not None and keys:
+            with contextlib.suppress(pykka.ActorDeadError):
+                router.tell(Evict(tuple(keys), reason))
 
     def _on_chat_migrated(self, old: int | str, new: int) -> None:
         if self._state_book is not None:

@@ -41,6 +41,15 @@ class ChatMoved:
 
 
 @dataclass(slots=True, frozen=True)
+class Evict:
+    """Engine -> router: close the live handlers of these ``(route index, seed)`` keys with
+    ``reason`` (their seeds moved to another process: a later handler reloads state)."""
+
+    keys: tuple[tuple[int, Any], ...]
+    reason: BaseException
+
+
+@dataclass(slots=True, frozen=True)
 class Ping:
     """Answered with None: once it is, everything sent before it was handled (a flush)."""
 

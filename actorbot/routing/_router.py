@@ -43,7 +43,16 @@ from actorbot.handlers import (
     check_hooks,
 )
 from actorbot.journal import DELIVERIES, Delivery, Journal
-from actorbot.routing import Batch, ChatMoved, Ping, Respawn, Shutdown, SweepMore, Tick
+from actorbot.routing import (
+    Batch,
+    ChatMoved,
+    Evict,
+    Ping,
+    Respawn,
+    Shutdown,
+    SweepMore,
+    Tick,
+)
 from actorbot.runtime import Backoff, Runtime
 from actorbot.seeds import SeedFunction, is_hashable
 from actorbot.sending import SenderHandle
@@ -263,6 +272,8 @@ class Router(pykka.ThreadingActor):
             return None
         elif kind is ChatMoved:
             self._follow(message.old, message.new)
+        elif kind is Evict:
+            self._evict(message)
         else:
             log.warning("router.unexpected_message", kind=kind.__name__)
         return None
@@ -517,10 +528,19 @@ class Router(pykka.ThreadingActor):
         if entry.state != _CLOSING:
             self._close(entry)
 
-    def _close(self, entry: _Entry) -> None:
+    def _close(self, entry: _Entry, reason: BaseException | None = None) -> None:
         entry.state = _CLOSING
         assert entry.ref is not None
-        entry.ref.tell(Close(EngineStopping()))
+        entry.ref.tell(Close(reason if reason is not None else EngineStopping()))
+
+    def _evict(self, message: Evict) -> None:
+        for index, seed in message.keys:
+            entry = self._maps[index].get(seed) if 0 <= index < len(self._maps) else None
+            if entry is None or entry.ref is None or entry.state not in (_ACTIVE, _PASSIVATING):
+                continue
+            if entry.state == _PASSIVATING:
+                self.stats.passivating -= 1  # its IdleCheck answer is now ignored
+            self._close(entry, message.reason)
 
     def _on_closed(self, msg: HandlerClosed) -> None:
         entry = self._lookup(msg.key, msg.ref)

@@ -29,7 +29,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Protocol, runtime_checkable
 
 import structlog
 
@@ -43,6 +43,21 @@ log = structlog.get_logger("actorbot.state")
 
 Key = tuple[str, str]  # (route, seed key)
 _RETRY: Final = (0.05, 2.0)  # first and longest wait between writes to a failing store
+
+
+@runtime_checkable
+class CommitsState(Protocol):
+    """A journal that commits acknowledgements and a store's state rows together, as a
+    SQLite journal sharing its file does (the cluster's stream journal with a Redis
+    store): effects on state are then exactly-once."""
+
+    def commits_state_of(self, store: StateStore) -> bool:
+        """Whether :meth:`commit_state` can write ``store``'s rows."""
+
+    def commit_state(self, update_ids: list[int], rows: list[StateRecord],
+                     done: Callable[[], None]) -> None:
+        """Acknowledge ``update_ids`` and write ``rows`` atomically, later (never blocks);
+        then call ``done()``."""
 
 
 class _Group:
@@ -91,6 +106,10 @@ class StateBook:
         if (isinstance(store, SqliteStore) and isinstance(journal, SqliteJournal)
                 and store.same_file(journal.path)):
             self.shared = journal
+        self.atomic: CommitsState | None = None
+        """Another journal that commits this store's rows with its acknowledgements."""
+        if isinstance(journal, CommitsState) and journal.commits_state_of(store):
+            self.atomic = journal
         self._lock = threading.Lock()
         self._queues: dict[Key, deque[_Entry]] = {}
         self._groups: dict[int, _Group] = {}
@@ -107,11 +126,12 @@ class StateBook:
     @property
     def exactly_once(self) -> bool:
         """Whether effects on state are exactly-once (the store shares the journal's file)."""
-        return self.shared is not None
+        return self.shared is not None or self.atomic is not None
 
     @property
     def _threaded(self) -> bool:
-        return self.shared is None and not isinstance(self.store, MemoryStore)
+        return (self.shared is None and self.atomic is None
+                and not isinstance(self.store, MemoryStore))
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -259,6 +279,8 @@ class StateBook:
             self.shared.commit_with(ids, lambda db: write_rows(db, rows),
                                     lambda: self._committed(entries))
             self._maybe_sweep()
+        elif self.atomic is not None:
+            self.atomic.commit_state(ids, _rows(entries), lambda: self._committed(entries))
         elif self._threaded:
             self._work.append((ids, entries))
             self._cond.notify_all()

@@ -59,21 +59,25 @@ class RedisStore(StateStore):
         return None if raw is None else _unpack(route, seed, raw)
 
     def write(self, records: Sequence[StateRecord]) -> None:
-        now = time.time()
-        ttl = None if self.expire_after is None else max(1, int(self.expire_after))
-
         def work() -> None:
             pipe = self.client.pipeline(transaction=True)
-            for record in records:
-                key = self._key(record.seed)
-                if record.data is None:
-                    pipe.hdel(key, record.route)
-                    continue
-                pipe.hset(key, record.route, _pack(record, now))
-                if ttl is not None:
-                    pipe.expire(key, ttl)
+            self.queue_writes(pipe, records)
             pipe.execute()
         self._call(work)
+
+    def queue_writes(self, pipe: Any, records: Sequence[StateRecord]) -> None:
+        """Add the commands writing ``records`` to ``pipe`` (a ``MULTI`` pipeline, maybe
+        another client's: the cluster commits them with its stream acknowledgements)."""
+        now = time.time()
+        ttl = None if self.expire_after is None else max(1, int(self.expire_after))
+        for record in records:
+            key = self._key(record.seed)
+            if record.data is None:
+                pipe.hdel(key, record.route)
+                continue
+            pipe.hset(key, record.route, _pack(record, now))
+            if ttl is not None:
+                pipe.expire(key, ttl)
 
     def delete(self, seed: Any, route: str | None = None) -> int:
         key = self._key(seed_key(seed))

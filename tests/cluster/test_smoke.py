@@ -1,0 +1,44 @@
+"""Intake -> partitions -> workers, in one process: every update answered once, in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actorbot import ChatHandler, Polling, RateLimits, Route, per_chat_id
+from actorbot.cluster import Cluster, Intake, Worker
+from actorbot.sending import Sending
+from actorbot.testing import FakeBotApi
+from tests.helpers import eventually
+
+CLUSTER = Cluster(partitions=8, lease_ttl=1.5, block=0.1)
+
+
+class Echo(ChatHandler):
+    def on_chat_message(self, msg: dict[str, Any]) -> None:
+        self.sender.send_message(msg["text"])
+
+
+def worker(tg: FakeBotApi, url: str) -> Worker:
+    return Worker(tg.token, [Route(per_chat_id(), Echo)], redis=url, cluster=CLUSTER,
+                  connection=tg.connection, sending=Sending(limits=RateLimits.unlimited()),
+                  stats_interval=None)
+
+
+def test_two_workers_answer_every_update_once_in_order(tg: FakeBotApi, redis_url: str) -> None:
+    intake = Intake(tg.token, redis=redis_url, cluster=CLUSTER,
+                    intake=Polling(timeout=1), connection=tg.connection).start()
+    workers = [worker(tg, redis_url).start() for _ in range(2)]
+    try:
+        for i in range(20):
+            for chat in range(1, 21):
+                tg.inject_message(chat, f"{chat}:{i}")
+        eventually(lambda: len(tg.calls_to("sendMessage")) >= 400, 30, "400 answers")
+        for chat in range(1, 21):
+            assert tg.sent_texts(chat) == [f"{chat}:{i}" for i in range(20)]
+        eventually(lambda: sorted(workers[0].partitions + workers[1].partitions)
+                   == list(range(8)), 10, "every partition owned")
+    finally:
+        for w in workers:
+            w.stop()
+        intake.stop()
+    assert len(tg.calls_to("sendMessage")) == 400
