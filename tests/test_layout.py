@@ -27,7 +27,7 @@ RANKS = {
     "routing": 5,
     "intake": 6,
     "engine": 7,
-    "webapp": 8, "monitoring": 8,
+    "webapp": 8, "monitoring": 8, "cluster": 8,
     "testing": 9, "compat": 9, "cli": 9,
 }  # fmt: skip
 #: ``actorbot`` itself re-exports every stage, so importing it ranks as the top.
@@ -36,7 +36,7 @@ ROOT_RANK = max(RANKS.values())
 EXEMPT = {"actorbot/__init__.py", "actorbot/__main__.py"}
 STAGE_PACKAGES = [
     "intake", "routing", "handlers", "sending", "runtime", "journal", "state", "engine", "api",
-    "webapp", "monitoring", "testing", "compat", "cli",
+    "webapp", "monitoring", "cluster", "testing", "compat", "cli",
 ]  # fmt: skip
 
 

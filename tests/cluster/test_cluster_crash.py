@@ -13,6 +13,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -172,3 +174,44 @@ def stored_counts(url: str, tg: FakeBotApi) -> dict[int, int]:
         return found
     finally:
         store.close()
+
+
+def test_the_intake_killed_and_restarted_loses_nothing(
+    tg: FakeBotApi, redis_url: str, client: Any
+) -> None:
+    """Two intakes: the leader polls, the other waits. SIGKILL the leader mid-load: the
+    standby takes over from the stored offset; a restarted one waits in turn. Every
+    update is answered exactly once (appends are deduplicated by update_id)."""
+    chats, per_chat = 100, 30
+    workers = [worker(tg, redis_url, "tests.bots.cluster_bot:Echo") for _ in range(2)]
+    intakes = [intake(tg, redis_url), intake(tg, redis_url)]
+    leader_key = CLUSTER.keys(tg.token).leader
+
+    def leader() -> Process:
+        eventually(lambda: client.get(leader_key) is not None, 30, "a leader", interval=0.02)
+        name = client.get(leader_key) or ""
+        return next(p for p in intakes if f"-{p.pid}-" in name)
+
+    def load() -> None:  # paced over ~3 s, so the kill lands while updates arrive
+        for i in range(per_chat):
+            for chat in range(1, chats + 1):
+                tg.inject_message(chat, f"{chat}:{i}")
+            time.sleep(0.1)
+    loader = threading.Thread(target=load)
+    loader.start()
+    eventually(lambda: len(tg.calls_to("sendMessage")) >= 500, 120, "500 answers",
+               interval=0.01)
+    first = leader()
+    first.kill()
+    intakes.remove(first)
+    intakes.append(intake(tg, redis_url))  # the restarted one: now the standby
+    assert loader.is_alive(), "the load was over before the kill"
+    loader.join()
+    eventually(lambda: len(tg.calls_to("sendMessage")) >= chats * per_chat, 120,
+               "every update answered", interval=0.05)
+    assert leader() in intakes  # one of the live two took over (first to ask after expiry)
+    for proc in [*intakes, *workers]:
+        proc.terminate()
+    for chat in range(1, chats + 1):
+        assert tg.sent_texts(chat) == [f"{chat}:{i}" for i in range(per_chat)], chat
+    assert len(tg.calls_to("sendMessage")) == chats * per_chat
