@@ -15,9 +15,9 @@ from typing import Any, TextIO
 
 from actorbot.api import DEFAULT_BASE_URL, Connection
 from actorbot.cli._exit import ExitCode
-from actorbot.cli._run import TOKEN_ENV, fail, start_metrics
+from actorbot.cli._run import TOKEN_ENV, fail
 from actorbot.cli._target import AUTO, ROUTES, TargetError, load, routes_for
-from actorbot.cluster import Cluster, Intake, Worker
+from actorbot.cluster import Cluster, Intake, Worker, serve_worker_metrics
 from actorbot.engine import Handling
 from actorbot.errors import ConfigError
 from actorbot.intake import Polling
@@ -114,7 +114,12 @@ def cluster_command(args: argparse.Namespace, environ: Mapping[str, str] = os.en
         return fail(err, ExitCode.IMPORT_ERROR, str(exc))
     except (ConfigError, ValueError, ImportError) as exc:
         return fail(err, ExitCode.USAGE, str(exc))
-    metrics = start_metrics(worker.engine, args.metrics_port, args.metrics_host)
+    metrics = None
+    if args.metrics_port is not None:
+        try:
+            metrics = serve_worker_metrics(worker, args.metrics_port, args.metrics_host)
+        except (ImportError, OSError) as exc:
+            return fail(err, ExitCode.USAGE, f"metrics: {exc}")
     try:
         worker.run_forever()
     finally:

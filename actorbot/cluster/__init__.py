@@ -10,19 +10,23 @@ budget. Needs the ``redis`` extra.
 from actorbot.cluster._intake import Intake
 from actorbot.cluster._journal import Appender, StreamJournal
 from actorbot.cluster._limiter import RedisLimiter
+from actorbot.cluster._metrics import ClusterCollector, serve_worker_metrics
 from actorbot.cluster._settings import GROUP, Cluster, Keys, PartitionBy
-from actorbot.cluster._worker import ClusterStats, Worker, connect
+from actorbot.cluster._worker import ClusterStats, PartitionMoved, Worker, connect
 
 __all__ = [
     "GROUP",
     "Appender",
     "Cluster",
+    "ClusterCollector",
     "ClusterStats",
     "Intake",
     "Keys",
     "PartitionBy",
+    "PartitionMoved",
     "RedisLimiter",
     "StreamJournal",
     "Worker",
     "connect",
+    "serve_worker_metrics",
 ]

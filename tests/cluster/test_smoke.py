@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from actorbot import ChatHandler, Polling, RateLimits, Route, per_chat_id
-from actorbot.cluster import Cluster, Intake, Worker
+from actorbot.cluster import Cluster, Intake, Worker, serve_worker_metrics
 from actorbot.sending import Sending
 from actorbot.testing import FakeBotApi
 from tests.helpers import eventually
@@ -37,8 +37,25 @@ def test_two_workers_answer_every_update_once_in_order(tg: FakeBotApi, redis_url
             assert tg.sent_texts(chat) == [f"{chat}:{i}" for i in range(20)]
         eventually(lambda: sorted(workers[0].partitions + workers[1].partitions)
                    == list(range(8)), 10, "every partition owned")
+        scraped, parts = scrape(workers[0]), workers[0].partitions
     finally:
         for w in workers:
             w.stop()
         intake.stop()
     assert len(tg.calls_to("sendMessage")) == 400
+    held = [line for line in scraped.splitlines()
+            if line.startswith("actorbot_cluster_partition_held{")]
+    assert len(held) == len(parts) > 0
+    assert "actorbot_cluster_takeovers_total 0.0" in scraped
+    assert "actorbot_cluster_fed_total" in scraped
+    assert "actorbot_sender_calls_total" in scraped  # the engine's own metrics too
+
+
+def scrape(w: Worker) -> str:
+    import httpx
+
+    server = serve_worker_metrics(w, 0)
+    try:
+        return httpx.get(server.url).text
+    finally:
+        server.stop()
