@@ -185,7 +185,12 @@ class Worker:
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop reading, drain the engine, XACK, hand every partition over; True if the
         engine drained within ``timeout`` (what it did not is replayed by the next owner)."""
-        if not self._started or self._stopping.is_set():
+        if self._stopping.is_set():
+            return True
+        if not self._started:  # built, never started: only the connections to close
+            self._stopping.set()
+            for client in (self._redis, self._reader_redis):
+                client.close()
             return True
         deadline = time.monotonic() + timeout
         self._stopping.set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actorbot import ChatHandler, Polling, RateLimits, Route, per_chat_id
+from actorbot import ChatHandler, Polling, RateLimits, Route, Webhook, per_chat_id
 from actorbot.cluster import Cluster, Intake, Worker, serve_worker_metrics
 from actorbot.sending import Sending
 from actorbot.testing import FakeBotApi
@@ -59,3 +59,29 @@ def scrape(w: Worker) -> str:
         return httpx.get(server.url).text
     finally:
         server.stop()
+
+
+def test_webhook_intakes_append_each_update_once(tg: FakeBotApi, redis_url: str) -> None:
+    """Two webhook processes may get the same update (Telegram's retry): appended once."""
+    intakes = [Intake(tg.token, redis=redis_url, cluster=CLUSTER,
+                      intake=Webhook("https://bot.example/hook"),
+                      connection=tg.connection).start() for _ in range(2)]
+    w = worker(tg, redis_url).start()
+    try:
+        updates = [{"update_id": 1000 + n, "message": {
+            "message_id": n, "date": 0, "text": f"{chat}:{i}",
+            "chat": {"id": chat, "type": "private"},
+            "from": {"id": chat, "is_bot": False, "first_name": "u"}}}
+            for n, (i, chat) in enumerate((i, chat) for i in range(5) for chat in (1, 2))]
+        for update in updates:
+            intakes[0].feed(update)
+            intakes[1].feed(update)  # the retry, to the other process
+        eventually(lambda: len(tg.calls_to("sendMessage")) >= 10, 10, "10 answers")
+        w.stop()
+        assert [i.journal.appended for i in intakes] == [10, 0]
+    finally:
+        w.stop()
+        for intake in intakes:
+            intake.stop()
+    for chat in (1, 2):
+        assert tg.sent_texts(chat) == [f"{chat}:{i}" for i in range(5)]
