@@ -19,7 +19,7 @@ from actorbot.cli._run import TOKEN_ENV, fail
 from actorbot.cli._target import AUTO, ROUTES, TargetError, load, routes_for
 from actorbot.cluster import Cluster, Intake, Worker, serve_worker_metrics
 from actorbot.engine import Handling
-from actorbot.errors import ConfigError
+from actorbot.errors import ConfigError, LoggedOut, NotFound, PollingStopped, Unauthorized
 from actorbot.intake import Polling
 from actorbot.monitoring import configure_logging
 from actorbot.sending import RateLimits, Sending
@@ -86,6 +86,19 @@ def _cluster(args: argparse.Namespace) -> Cluster:
                    lease_ttl=args.lease_ttl, block=block)
 
 
+def _intake(token: str, args: argparse.Namespace, cluster: Cluster, connection: Connection,
+            err: TextIO) -> int:
+    intake = Intake(token, redis=args.redis, cluster=cluster, connection=connection,
+                    intake=Polling(timeout=args.poll_timeout,
+                                   delete_webhook=args.delete_webhook))
+    try:
+        intake.run_forever()
+    except PollingStopped as exc:
+        refused = isinstance(exc.cause, Unauthorized | NotFound | LoggedOut)
+        return fail(err, ExitCode.BAD_TOKEN if refused else ExitCode.FAILED, str(exc))
+    return ExitCode.OK
+
+
 def cluster_command(args: argparse.Namespace, environ: Mapping[str, str] = os.environ,
                     err: TextIO | None = None) -> int:
     """Run ``actorbot worker`` or ``actorbot intake`` until SIGINT/SIGTERM."""
@@ -99,10 +112,7 @@ def cluster_command(args: argparse.Namespace, environ: Mapping[str, str] = os.en
     try:
         cluster = _cluster(args)
         if args.command == "intake":
-            Intake(token, redis=args.redis, cluster=cluster, connection=connection,
-                   intake=Polling(timeout=args.poll_timeout,
-                                  delete_webhook=args.delete_webhook)).run_forever()
-            return ExitCode.OK
+            return _intake(token, args, cluster, connection, err)
         routes = routes_for(load(args.target), args.route, args.idle_timeout)
         limits = RateLimits.unlimited() if args.no_rate_limits else RateLimits()
         workers = args.workers if args.runtime == "pool" else None

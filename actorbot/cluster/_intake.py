@@ -74,6 +74,8 @@ class Intake:
         self.engine: Engine | None = None
         self.terms = 0
         """Leadership terms so far (each one a fresh engine)."""
+        self.error: BaseException | None = None
+        """Why polling stopped for good (a refused token, a webhook set...), if it did."""
         self._stopping = threading.Event()
         self._signalled = threading.Event()
         self._thread: threading.Thread | None = None
@@ -132,7 +134,8 @@ class Intake:
         self._redis.close()
 
     def run_forever(self) -> None:
-        """Run until SIGINT/SIGTERM (from the main thread), then :meth:`stop`."""
+        """Run until SIGINT/SIGTERM (from the main thread) or until polling stops for good,
+        then :meth:`stop`; raises that :class:`~actorbot.errors.PollingStopped` if so."""
         if self._thread is None and self.engine is None:
             self.start()
         previous: dict[signal.Signals, Any] = {}
@@ -145,6 +148,8 @@ class Intake:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             self.stop()
+        if self.error is not None:
+            raise self.error
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         log.info("cluster.signal", signal=signal.Signals(signum).name)
@@ -183,8 +188,11 @@ class Intake:
             self.on_leader(True)
         try:
             while not self._stopping.wait(period):
-                if engine.error is not None:
+                if engine.error is not None:  # the poller gave up: so does the intake
                     log.error("cluster.intake_failed", error=type(engine.error).__name__)
+                    self.error = engine.error
+                    self._stopping.set()
+                    self._signalled.set()
                     break
                 try:
                     still: Any = self._leases.renew(keys=[keys.leader],

@@ -6,6 +6,7 @@ from typing import Any
 
 from actorbot import ChatHandler, Polling, RateLimits, Route, Webhook, per_chat_id
 from actorbot.cluster import Cluster, Intake, Worker, serve_worker_metrics
+from actorbot.errors import PollingStopped
 from actorbot.sending import Sending
 from actorbot.testing import FakeBotApi
 from tests.helpers import eventually
@@ -85,3 +86,13 @@ def test_webhook_intakes_append_each_update_once(tg: FakeBotApi, redis_url: str)
             intake.stop()
     for chat in (1, 2):
         assert tg.sent_texts(chat) == [f"{chat}:{i}" for i in range(5)]
+
+
+def test_an_intake_whose_token_is_refused_stops_and_says_why(redis_url: str) -> None:
+    with FakeBotApi() as tg:
+        bad = Intake("999:wrong", redis=redis_url, cluster=CLUSTER, intake=Polling(timeout=1),
+                     connection=tg.connection).start()
+        eventually(lambda: bad.error is not None, 10, "the refusal")
+        bad.stop()
+    assert isinstance(bad.error, PollingStopped)
+    assert "refused the token" in str(bad.error)

@@ -12,7 +12,7 @@ from actorbot.cluster import Cluster, Intake, Worker
 from actorbot.errors import ConfigError
 from actorbot.seeds import per_application
 from actorbot.sending import LocalLimiter, Sending
-from actorbot.testing import FakeBotApi, FloodLimits
+from actorbot.testing import FakeBotApi
 from tests.bots.cluster_bot import Counter, Echo
 from tests.helpers import eventually
 
@@ -72,20 +72,19 @@ def test_state_follows_the_chat_to_another_worker_and_back(
 
 
 def flood(redis_url: str, limiter: Any = None) -> tuple[FakeBotApi, list[int]]:
-    """Three workers answer 120 messages in 30 chats against the fake's overall 30/s
-    (the per-chat limits lifted): their sent counts, and the fake to count 429s in."""
-    limits = FloodLimits(private_per_s=1000, private_burst=1000)
-    rates = RateLimits(private_per_s=1000, private_burst=1000)
+    """Three workers answer 120 messages in 60 private chats against the fake's strict
+    flood control (defaults: 1/s per chat with a burst, 30 in any second overall): the
+    fake to count 429s in, and how many updates each worker was fed."""
     cluster = Cluster(partitions=6, lease_ttl=1.5, block=0.1)
-    with FakeBotApi(flood_control=True, flood_limits=limits) as tg:
+    with FakeBotApi(flood_control=True) as tg:
         intake = make_intake(tg, redis_url, cluster).start()
         workers = [make_worker(tg, redis_url, cluster, Echo,
-                               sending=Sending(limits=rates, limiter=limiter and limiter()))
+                               sending=Sending(limiter=limiter and limiter()))
                    .start() for _ in range(3)]
         try:
             eventually(lambda: all(w.partitions for w in workers), 15, "all three serve")
-            for i in range(4):
-                for chat in range(1, 31):
+            for i in range(2):
+                for chat in range(1, 61):
                     tg.inject_message(chat, f"{chat}:{i}")
             eventually(lambda: len({(c.params["chat_id"], c.params["text"])
                                     for c in tg.calls_to("sendMessage")
@@ -109,8 +108,7 @@ def test_three_workers_share_one_rate_budget_no_429(
 
 def test_three_workers_each_on_its_own_budget_get_429s(redis_url: str) -> None:
     """The control: local limiters, 29/s each, overrun the bot-wide 30/s."""
-    tg, _ = flood(redis_url, lambda: LocalLimiter(RateLimits(private_per_s=1000,
-                                                             private_burst=1000)))
+    tg, _ = flood(redis_url, lambda: LocalLimiter(RateLimits()))
     assert tg.count_429 > 0
 
 
