@@ -160,6 +160,8 @@ def test_a_worker_killed_mid_run_loses_nothing_keeps_order_and_state(
     for chat in range(1, chats + 1):  # the state went with each XACK: exactly once
         assert state[chat] == per_chat, f"chat {chat}: state is not exact"
     assert in_flight, "the kill hit no update in flight: the test proved nothing"
+    takeovers = int(client.get(CLUSTER.keys(tg.token).takeovers) or 0)
+    assert takeovers >= 1, "the killed worker's partitions were not taken over"
 
 
 def stored_counts(url: str, tg: FakeBotApi) -> dict[int, int]:
