@@ -10,9 +10,13 @@
 A message whose ``bot_command`` entity sits at offset 0 (``/start payload``, or
 ``/start@this_bot payload`` in groups) runs the decorated method with the message and the
 text after the command; commands meant for another bot and unknown ones reach
-``on_chat_message`` as ordinary messages. The engine publishes every declared command with
-``setMyCommands`` at start, per scope and language, only where ``getMyCommands`` differs,
-so a restart does not rewrite an unchanged menu.
+``on_chat_message`` as ordinary messages (there, :func:`command_of` tells a command for
+this bot from one for another). The engine fetches the bot's username (``getMe``) at
+every start, commands declared or not, so ``/cmd@other_bot`` is never taken as ours.
+
+The engine publishes every declared command with ``setMyCommands`` at start, per scope
+and language, only where ``getMyCommands`` differs, so a restart does not rewrite an
+unchanged menu.
 """
 
 from __future__ import annotations
@@ -142,6 +146,26 @@ def parse_command(msg: Any) -> CommandText | None:
     return CommandText(name.lower(), mention or None, text[len(raw):].strip())
 
 
+def _addressed_here(parsed: CommandText, bot_username: str | None) -> bool:
+    """Whether a command is this bot's: no ``@mention``, or this bot's. With the username
+    unknown (``getMe`` failed at start) a mention is taken as ours: better a command run
+    twice in a group with another bot than one never run."""
+    return not parsed.mention or not bot_username or (
+        parsed.mention.lower() == bot_username.lower())
+
+
+def command_of(handler: object, msg: Any) -> CommandText | None:
+    """``msg``'s command if it is addressed to this bot, for hooks that parse commands
+    themselves (``on_chat_message`` of a handler without ``@command``): None for plain
+    text and for ``/cmd@other_bot``. ``handler`` is the handler seeing ``msg``."""
+    parsed = parse_command(msg)
+    if parsed is None:
+        return None
+    context = getattr(handler, "context", None)
+    username = getattr(getattr(context, "services", None), "bot_username", None)
+    return parsed if _addressed_here(parsed, username) else None
+
+
 def dispatch_command(handler: object, msg: Any, bot_username: str | None) -> bool:
     """Run ``handler``'s method for ``msg``'s command; False if it has none for it (or the
     command names another bot), so the message goes to the usual hook."""
@@ -149,9 +173,7 @@ def dispatch_command(handler: object, msg: Any, bot_username: str | None) -> boo
     if not table:
         return False
     parsed = parse_command(msg)
-    if parsed is None:
-        return False
-    if parsed.mention and bot_username and parsed.mention.lower() != bot_username.lower():
+    if parsed is None or not _addressed_here(parsed, bot_username):
         return False
     declared = table.get(parsed.name)
     if declared is None:
@@ -229,18 +251,17 @@ def prepare_commands(
     sync: bool,
     on_error: Callable[[BaseException], None] | None = None,
 ) -> str | None:
-    """At engine start: the bot's username (to tell ``/cmd@this_bot`` from another bot's),
-    and the menu synced if ``sync``. Only when some handler declares commands; a failure is
-    logged and told to ``on_error``, not fatal (the bot still answers; the menu waits for
-    the next start)."""
-    if not any(commands_of(cls) for cls in _handler_classes(handlers)):
-        return None
+    """At engine start: the bot's username, always (any handler may see ``/cmd@other_bot``:
+    ``@command`` dispatch and :func:`command_of` must know it is another bot's), and the
+    menu synced if ``sync`` and some handler declares commands. A failure is logged and
+    told to ``on_error``, not fatal (the bot still answers; the menu waits for the next
+    start; a wrong token then fails polling, see ``Status.FAILED``)."""
     username: str | None = None
     try:
         me = client.get_me()
         name = me.get("username") if isinstance(me, dict) else None
         username = name if isinstance(name, str) else None
-        if sync:
+        if sync and any(commands_of(cls) for cls in _handler_classes(handlers)):
             sync_commands(client, handlers)
     except Exception as exc:  # noqa: BLE001 - a menu is not worth failing start()
         log.warning("commands.sync_failed", error=f"{type(exc).__name__}: {exc}")

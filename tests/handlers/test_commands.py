@@ -7,7 +7,17 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from actorbot import AccessList, ChatHandler, Client, Engine, Handler, Route, command, per_chat_id
+from actorbot import (
+    AccessList,
+    ChatHandler,
+    Client,
+    Engine,
+    Handler,
+    Route,
+    command,
+    command_of,
+    per_chat_id,
+)
 from actorbot.engine import Hooks
 from actorbot.handlers import parse_command, sync_commands
 from actorbot.handlers._commands import CommandText, commands_of, declared_commands
@@ -207,13 +217,23 @@ def test_a_failed_sync_is_logged_and_commands_still_work(tg: FakeBotApi) -> None
     assert [type(e).__name__ for e in errors] == ["ServerError"]
 
 
-def test_no_declared_commands_means_no_calls(tg: FakeBotApi) -> None:
-    class Plain(ChatHandler):
-        pass
+@pytest.mark.usefixtures("no_thread_left")
+def test_without_commands_the_username_is_still_fetched_for_catch_all_hooks(
+    tg: FakeBotApi,
+) -> None:
+    class CatchAll(ChatHandler):
+        def on_chat_message(self, msg: dict[str, Any]) -> None:
+            parsed = command_of(self, msg)
+            self.sender.send_message(f"cmd:{parsed.name}" if parsed else f"text:{msg['text']}")
 
-    with make_engine(tg, [Route(per_chat_id(), Plain)]):
-        pass
-    assert [c.method for c in tg.calls if "Command" in c.method or c.method == "getMe"] == []
+    with make_engine(tg, [Route(per_chat_id(), CatchAll)]):
+        for text in ["/go@other_bot", "/go@Test_Bot", "/go"]:
+            tg.inject_command(-100, text, chat_type="supergroup")
+        tg.inject_message(-100, "plain", chat_type="supergroup")
+        assert tg.wait_for(lambda: len(tg.sent_texts(-100)) == 4, 30)
+    assert tg.sent_texts(-100) == ["text:/go@other_bot", "cmd:go", "cmd:go", "text:plain"]
+    assert [c.method for c in tg.calls if "Command" in c.method or c.method == "getMe"] == [
+        "getMe"]  # no menu to publish: no command calls
 
 
 def test_commands_false_still_knows_the_username_but_does_not_sync(tg: FakeBotApi) -> None:
