@@ -196,6 +196,7 @@ class Engine:
         self.tracker.on_failed = self._on_call_failed
         self.client = connection.client(token, pool_maxsize=max(10, sending.http_workers))
         self.commands = commands
+        self._menus: set[tuple[str, str]] = set()  # the command menus published so far
         self.access = access if access is not None else AccessList()
         self.status: Status = Status.STOPPED
         self.error: BaseException | None = None
@@ -247,7 +248,8 @@ class Engine:
         self._sender_ref = _start(self._sender_actor)
         self._sender_handle = SenderHandle.of(self._sender_actor)
         username = prepare_commands(self.client, self.routes, sync=self.commands,
-                                    on_error=lambda exc: self._fire("on_error", exc))
+                                    on_error=lambda exc: self._fire("on_error", exc),
+                                    published=self._menus)
         self._router_actor = Router(
             self.routes, self.runtime, self.clock, self.tracker, self._sender_handle,
             sweep_limit=self.handling.sweep_limit, journal=self.journal,

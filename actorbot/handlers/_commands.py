@@ -16,14 +16,15 @@ every start, commands declared or not, so ``/cmd@other_bot`` is never taken as o
 
 The engine publishes every declared command with ``setMyCommands`` at start, per scope
 and language, only where ``getMyCommands`` differs, so a restart does not rewrite an
-unchanged menu.
+unchanged menu, and deletes (``deleteMyCommands``) the menus of scopes and languages no
+longer declared; see :func:`sync_commands` for which it can find.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableSet
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, TypeVar
 
@@ -39,6 +40,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 _TRIGGER: Final = re.compile(r"[a-z0-9_]{1,32}")
 _MARK: Final = "__actorbot_commands__"
 _TABLE: Final = "_actorbot_command_table"
+_WELL_KNOWN_SCOPES: Final[tuple[Mapping[str, Any] | None, ...]] = (
+    None, {"type": "all_private_chats"}, {"type": "all_group_chats"},
+    {"type": "all_chat_administrators"})
+"""The scopes a menu may sit in without naming a chat; the sync checks each for leftovers."""
+
+MenuKey = tuple[str, str]
+"""A menu's place on Telegram: its scope as sorted JSON (the default one if none) and its
+language ("" for all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,21 +235,63 @@ def declared_commands(handlers: Iterable[object]) -> list[CommandList]:
     return lists
 
 
-def sync_commands(client: Client, handlers: Iterable[object]) -> list[CommandList]:
+def menu_key(scope: Mapping[str, Any] | None, language: str) -> MenuKey:
+    """Where a menu sits: ``scope`` (None: the default scope) and ``language``."""
+    return json.dumps(scope or {"type": "default"}, sort_keys=True), language
+
+
+def _scope_of(key: MenuKey) -> Mapping[str, Any] | None:
+    scope: dict[str, Any] = json.loads(key[0])
+    return None if scope == {"type": "default"} else scope
+
+
+def _current(client: Client, scope: Mapping[str, Any] | None, language: str) -> list[Any] | None:
+    current = client.get_my_commands(scope=scope, language_code=language or None)
+    return [{"command": c.get("command"), "description": c.get("description")}
+            for c in current if isinstance(c, dict)] if isinstance(current, list) else None
+
+
+def sync_commands(
+    client: Client,
+    handlers: Iterable[object],
+    *,
+    published: MutableSet[MenuKey] | None = None,
+) -> list[CommandList]:
     """Publish the declared commands: ``setMyCommands`` only for the scopes and languages
-    whose ``getMyCommands`` differs. Returns the lists it set; API errors propagate."""
+    whose ``getMyCommands`` differs, then ``deleteMyCommands`` for menus no longer
+    declared. Returns the lists it set and the ones it deleted (with no commands); API
+    errors propagate.
+
+    Telegram cannot list the menus a bot has, so leftovers are looked for in the
+    well-known scopes (default, all private chats, all group chats, all chat
+    administrators) in every language declared now or in ``published``, and in every
+    place in ``published``: the menus this caller published before (updated here; the
+    engine keeps one per ``Engine`` object, in memory). A menu for a chat-specific scope
+    or a language declared by no handler, published by an earlier process, is not found.
+    """
+    known = published if published is not None else set()
+    declared = declared_commands(handlers)
     changed = []
-    for wanted in declared_commands(handlers):
-        lang = wanted.language or None
-        current = client.get_my_commands(scope=wanted.scope, language_code=lang)
-        have = [{"command": c.get("command"), "description": c.get("description")}
-                for c in current if isinstance(c, dict)] if isinstance(current, list) else None
-        if have == wanted.commands:
+    for wanted in declared:
+        known.add(menu_key(wanted.scope, wanted.language))
+        if _current(client, wanted.scope, wanted.language) == wanted.commands:
             continue
-        client.set_my_commands(wanted.commands, scope=wanted.scope, language_code=lang)
+        client.set_my_commands(wanted.commands, scope=wanted.scope,
+                               language_code=wanted.language or None)
         changed.append(wanted)
         log.info("commands.synced", scope=(wanted.scope or {}).get("type", "default"),
                  language=wanted.language, commands=len(wanted.commands))
+    keep = {menu_key(w.scope, w.language) for w in declared}
+    languages = sorted({"", *(w.language for w in declared), *(lang for _, lang in known)})
+    probes = {menu_key(scope, lang) for scope in _WELL_KNOWN_SCOPES for lang in languages}
+    for key in sorted((probes | set(known)) - keep):
+        scope, lang = _scope_of(key), key[1]
+        if _current(client, scope, lang):
+            client.delete_my_commands(scope=scope, language_code=lang or None)
+            changed.append(CommandList(scope, lang, []))
+            log.info("commands.deleted", scope=(scope or {}).get("type", "default"),
+                     language=lang)
+        known.discard(key)
     return changed
 
 
@@ -250,6 +301,7 @@ def prepare_commands(
     *,
     sync: bool,
     on_error: Callable[[BaseException], None] | None = None,
+    published: MutableSet[MenuKey] | None = None,
 ) -> str | None:
     """At engine start: the bot's username, always (any handler may see ``/cmd@other_bot``:
     ``@command`` dispatch and :func:`command_of` must know it is another bot's), and the
@@ -262,7 +314,7 @@ def prepare_commands(
         name = me.get("username") if isinstance(me, dict) else None
         username = name if isinstance(name, str) else None
         if sync and any(commands_of(cls) for cls in _handler_classes(handlers)):
-            sync_commands(client, handlers)
+            sync_commands(client, handlers, published=published)
     except Exception as exc:  # noqa: BLE001 - a menu is not worth failing start()
         log.warning("commands.sync_failed", error=f"{type(exc).__name__}: {exc}")
         if on_error is not None:

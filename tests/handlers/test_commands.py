@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -161,7 +162,9 @@ def test_sync_sets_only_what_differs(tg: FakeBotApi) -> None:
 
         tg.reset_calls()
         assert sync_commands(client, [Bot, Bot]) == []
-        assert len(tg.calls_to("getMyCommands")) == 3
+        # the 3 declared menus, then the 5 other well-known scopes x languages: empty
+        assert len(tg.calls_to("getMyCommands")) == 8
+        assert tg.calls_to("deleteMyCommands") == []
         assert tg.calls_to("setMyCommands") == []
 
         client.set_my_commands([{"command": "old", "description": "Old"}], language_code="ru")
@@ -170,6 +173,54 @@ def test_sync_sets_only_what_differs(tg: FakeBotApi) -> None:
         assert [(m.scope, m.language) for m in again] == [(None, "ru")]
         assert len(tg.calls_to("setMyCommands")) == 1
         assert tg.commands(language_code="ru")[0]["command"] == "start"
+
+
+class Fewer(ChatHandler):
+    @command("start", "Start the bot")
+    def start_command(self, msg: dict[str, Any], args: str) -> None:
+        self.sender.send_message("start")
+
+
+def test_sync_deletes_menus_no_longer_declared(tg: FakeBotApi) -> None:
+    chat_scope = {"type": "chat", "chat_id": 42}
+
+    class InOneChat(ChatHandler):
+        @command("only", "Only here", scope=chat_scope)
+        def only(self, msg: dict[str, Any], args: str) -> None:
+            pass
+
+    published: set[tuple[str, str]] = set()
+    with Client(tg.token, base_url=tg.base_url) as client:
+        sync_commands(client, [Bot, InOneChat], published=published)
+        assert tg.commands(chat_scope) != []
+        client.set_my_commands([{"command": "x", "description": "By hand"}],
+                               scope={"type": "all_group_chats"})
+        tg.reset_calls()
+        done = sync_commands(client, [Fewer], published=published)
+    # "ru" and the admins' scope are no longer declared; the chat scope was published
+    # before; all group chats is a well-known scope: all found and deleted.
+    assert sorted((json.dumps(m.scope), m.language) for m in done if not m.commands) == [
+        ('null', "ru"), ('{"chat_id": 42, "type": "chat"}', ""),
+        ('{"type": "all_chat_administrators"}', ""), ('{"type": "all_group_chats"}', "")]
+    assert len(tg.calls_to("deleteMyCommands")) == 4
+    assert tg.commands(language_code="ru") == tg.commands(ADMINS) == []
+    assert tg.commands(chat_scope) == tg.commands({"type": "all_group_chats"}) == []
+    assert [c["command"] for c in tg.commands()] == ["start"]
+    assert published == {('{"type": "default"}', "")}
+
+
+@pytest.mark.usefixtures("no_thread_left")
+def test_a_restarted_engine_deletes_the_menus_it_no_longer_declares(tg: FakeBotApi) -> None:
+    with make_engine(tg, [Route(per_chat_id(), Bot)]):
+        pass
+    assert tg.commands(language_code="ru") != []
+    with make_engine(tg, [Route(per_chat_id(), Fewer)]):  # a new process, a new engine
+        pass
+    assert tg.commands(ADMINS) == []  # a well-known scope: found and deleted
+    assert [c["command"] for c in tg.commands()] == ["start"]
+    # The documented limit: no handler declares "ru" now and the new engine never
+    # published it, so nothing tells it to look there.
+    assert tg.commands(language_code="ru") != []
 
 
 # -- in the engine ----------------------------------------------------------------------------
@@ -198,7 +249,8 @@ def test_engine_syncs_at_start_and_dispatches_commands(tg: FakeBotApi) -> None:
     with make_engine(tg, [Route(per_chat_id(), Bot)]):
         pass
     assert tg.calls_to("setMyCommands") == []  # unchanged: nothing rewritten
-    assert len(tg.calls_to("getMyCommands")) == 3
+    assert tg.calls_to("deleteMyCommands") == []
+    assert len(tg.calls_to("getMyCommands")) == 8
 
 
 @pytest.mark.usefixtures("no_thread_left")
