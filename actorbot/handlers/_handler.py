@@ -42,6 +42,7 @@ from actorbot.handlers._messages import (
     IdleCheck,
     Scheduled,
 )
+from actorbot.handlers._queries import answer_after_failure, watch_query
 from actorbot.runtime import RuntimeActor
 from actorbot.seeds import BusinessChat
 from actorbot.sending import CallResult, ChatSender, SenderHandle
@@ -155,6 +156,10 @@ class Handler(RuntimeActor):
     inline query is not worth this handler's state, and retrying one is pointless. Every
     other failure follows the route's :class:`FailurePolicy`."""
 
+    callback_failure_text: str | None = None
+    """Shown to the user when ``on_callback_query`` raised (a tolerated failure): the query
+    is answered with it, unless the hook answered it itself; None: answered without text."""
+
     def __init__(self, context: HandlerContext) -> None:
         super().__init__()
         self.context = context
@@ -239,6 +244,7 @@ class Handler(RuntimeActor):
         if kind not in self.tolerated_failures:
             hook(inner)
             return
+        watch = watch_query(kind, inner)
         try:
             hook(inner)
         except Exception as exc:  # see tolerated_failures
@@ -247,6 +253,7 @@ class Handler(RuntimeActor):
                       handler=type(self).__name__, update_type=kind,
                       update_id=update.get("update_id"), error=f"{type(exc).__name__}: {exc}",
                       exc_info=exc)
+            answer_after_failure(self, watch)
 
     def on_idle(self) -> bool:
         """No update for the idle timeout: return True to close, False to stay."""

@@ -270,3 +270,56 @@ def test_run_forever_raises_the_fatal_error_after_stopping(tg: FakeBotApi) -> No
     with pytest.raises(PollingStopped):
         engine.run_forever()
     assert engine.status == "stopped"
+
+
+# -- a raising on_callback_query still answers its query -------------------------------------
+
+
+class Buttons(UserHandler):
+    def on_callback_query(self, query: dict[str, Any]) -> None:
+        if query["data"] == "answer-then-fail":
+            self.sender.answer_callback_query(query["id"], text="done")
+        raise RuntimeError("button bug")
+
+    def on_chat_message(self, msg: dict[str, Any]) -> None:
+        self.sender.send_message("still here")
+
+
+def _answers(tg: FakeBotApi) -> list[dict[str, Any]]:
+    return [dict(c.params) for c in tg.calls_to("answerCallbackQuery")]
+
+
+@pytest.mark.parametrize("text", [None, "Something went wrong"])
+def test_a_raising_callback_hook_answers_its_query_once(
+    tg: FakeBotApi, text: str | None
+) -> None:
+    class Kind(Buttons):
+        callback_failure_text = text
+
+    with make_engine(tg, [Route(per_from_id(), Kind, on_failure=NO_RETRY)]) as engine:
+        fail = tg.inject_callback_query(5, 5, "fail", message_id=1)
+        answered = tg.inject_callback_query(5, 5, "answer-then-fail", message_id=1)
+        tg.inject_message(5, "hi")  # same handler, after both queries
+        assert tg.wait_for(lambda: tg.sent_texts(5) == ["still here"], 30)
+        stats = engine.stats()
+    expected = {"callback_query_id": fail["callback_query"]["id"]}
+    if text is not None:
+        expected["text"] = text
+    by_id = {a["callback_query_id"]: a for a in _answers(tg)}  # sent in any order
+    assert len(_answers(tg)) == len(by_id) == 2
+    assert by_id[fail["callback_query"]["id"]] == expected
+    assert by_id[answered["callback_query"]["id"]]["text"] == "done"
+    assert all(c.status == 200 for c in tg.calls_to("answerCallbackQuery"))
+    assert (stats["hook_failures"], stats["failed"], stats["spawned"]) == (2, 0, 1)
+    assert engine.dead_letters() == []
+
+
+def test_a_failed_courtesy_answer_is_not_a_dead_letter(tg: FakeBotApi) -> None:
+    tg.add_fault(Fault(method="answerCallbackQuery", status=400))
+    with make_engine(tg, [Route(per_from_id(), Buttons, on_failure=NO_RETRY)]) as engine:
+        tg.inject_callback_query(5, 5, "fail", message_id=1)
+        tg.inject_message(5, "hi")
+        assert tg.wait_for(lambda: tg.sent_texts(5) == ["still here"], 30)
+        assert tg.wait_for(lambda: len(tg.calls_to("answerCallbackQuery")) == 1, 30)
+        engine.stop()
+        assert engine.dead_letters() == []
