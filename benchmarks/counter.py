@@ -62,6 +62,7 @@ class Run:
     complete: bool = True  # every update answered before the timeout
     exit_code: int = 0
     bot_stats: dict[str, Any] = field(default_factory=dict)  # what the bot printed at exit
+    fake_stats: dict[str, int] = field(default_factory=dict)  # the fake server's counters
 
 
 @dataclass(frozen=True)
@@ -247,8 +248,10 @@ def run_bot(name: str, command: list[str], *, chats: int, messages: int, latency
         calls = tg.calls
         exit_code, peak_rss = bot.stop()
         polls = [c for c in calls if c.method == "getUpdates"]
-        start = max(polls[0].time if polls else time.monotonic(), injected[0])
+        # A webhook bot never polls: its run starts with the injection.
+        start = max(polls[0].time if polls else injected[0], injected[0])
         refused = tg.count_429
+        fake_stats = tg.stats
         if replies:
             sends = [c for c in calls if c.method == "sendMessage" and c.status == 200]
             last, cpu_end, count = sends[-1].time if sends else start, cpu_done, len(sends)
@@ -281,7 +284,7 @@ def run_bot(name: str, command: list[str], *, chats: int, messages: int, latency
         p99_ms=None if p99 is None else round(p99 * 1000, 1),
         injection=str(pacing), broken_chats=broken, exit_code=exit_code,
         bot_stats=json.loads(" ".join(stats)) if stats else {},
-        responses_429=refused,
+        responses_429=refused, fake_stats=fake_stats,
     )
 
 
