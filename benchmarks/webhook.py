@@ -25,7 +25,7 @@ from counter import HERE, Pacing, Run, run_bot, table, write_results
 INTAKES = ("polling", "wsgi", "wsgi-limit10", "stdlib", "asgi", "asgi-single")
 LABELS = {
     "polling": "polling (getUpdates, 100 per call)",
-    "wsgi": "WSGI: WebhookApp on cheroot, keep-alive unlimited",
+    "wsgi": "WSGI: WebhookApp on cheroot, keep_alive_conn_limit=40",
     "wsgi-limit10": "WSGI: cheroot, default keep_alive_conn_limit=10",
     "stdlib": "WSGI: WebhookApp on WSGIThreadServer",
     "asgi": "ASGI: WebhookASGIApp(batches=True) on uvicorn",

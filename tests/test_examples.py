@@ -91,3 +91,17 @@ def test_async_bot_awaits_replies_a_service_and_a_thread_on_the_programs_loop() 
             "'sunny in Oslo']") in out
     assert "never awaited" not in result.stderr
     assert "TEST-token" not in out + result.stderr
+
+
+def test_webhook_bot_mounted_in_an_asgi_site() -> None:
+    result = run("webhook_asgi.py")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "chat 1001: bot answered ['You said: hello', 'You said: how are you?']" in out
+    assert "chat 1002: bot answered ['You said: hi bot']" in out
+    assert "a POST without the secret: 401" in out
+    assert "GET /: the site is up" in out
+    assert ("webhook requests: {'accepted': 3, 'unauthorized': 1}; "
+            "updates left on the server: 0") in out
+    assert "demo-secret" not in out + result.stderr
+    assert "TEST-token" not in out + result.stderr

@@ -1,7 +1,8 @@
 """The counter bot for benchmarks/webhook.py, fed by polling or by a webhook.
 
 Run by the harness as ``python actorbot_webhook.py INTAKE TOKEN BASE_URL``, INTAKE one of
-``polling``, ``wsgi`` (``WebhookApp`` on cheroot, 40 threads, no keep-alive limit),
+``polling``, ``wsgi`` (``WebhookApp`` on cheroot, 40 threads, ``keep_alive_conn_limit=40``
+as in examples/webhook_wsgi.py),
 ``wsgi-limit10`` (the same with cheroot's default ``keep_alive_conn_limit=10``), ``stdlib``
 (``WebhookApp`` on actorbot's ``WSGIThreadServer``), ``asgi`` (``WebhookASGIApp`` with
 ``batches=True`` on uvicorn) or ``asgi-single`` (one ``feed`` call per update). Prints
@@ -89,7 +90,7 @@ def main() -> None:
         if intake == "stdlib":
             server = WSGIThreadServer(app, "127.0.0.1", 0, name="bench-wsgi").start()
         else:
-            server = Cheroot(app, 10 if intake == "wsgi-limit10" else None)
+            server = Cheroot(app, 10 if intake == "wsgi-limit10" else 40)
     elif intake.startswith("asgi"):
         app = WebhookASGIApp(feed, secret_token=SECRET, batches=intake == "asgi")
         server = Uvicorn(app)
