@@ -63,6 +63,7 @@ class Run:
     exit_code: int = 0
     bot_stats: dict[str, Any] = field(default_factory=dict)  # what the bot printed at exit
     fake_stats: dict[str, int] = field(default_factory=dict)  # the fake server's counters
+    switches_per_reply: float = 0.0  # the bot's threads' context switches (live threads)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,20 @@ def cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def switches_of(pid: int) -> int:
+    """Context switches (voluntary + not) of every live thread of a process, from /proc:
+    each is a sleep and a wake-up, so their count per update shows hand-offs."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    total += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def percentile(values: Sequence[float], p: float) -> float | None:
     """Nearest-rank percentile; None when there is nothing to rank."""
     if not values:
@@ -150,6 +165,7 @@ class BotProcess:
             self.child.kill()
             raise SystemExit(f"{name}: bot did not start")
         self.cpu_at_ready = float(ready[1])
+        self.switches_at_ready = switches_of(self.child.pid)
         self.lines: list[str] = []
         self.peak_threads = threads_of(self.child.pid)
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -241,6 +257,7 @@ def run_bot(name: str, command: list[str], *, chats: int, messages: int, latency
             bot.sample()
             time.sleep(0.05)  # not tg.wait_for: its predicate would run on every call
         cpu_done = bot.cpu()
+        switches = switches_of(bot.child.pid) - bot.switches_at_ready
         busy, own = machine_busy_seconds() - busy0, sum(os.times()[:2]) - own0
         stop.set()
         if pacer.is_alive():
@@ -285,6 +302,7 @@ def run_bot(name: str, command: list[str], *, chats: int, messages: int, latency
         injection=str(pacing), broken_chats=broken, exit_code=exit_code,
         bot_stats=json.loads(" ".join(stats)) if stats else {},
         responses_429=refused, fake_stats=fake_stats,
+        switches_per_reply=round(switches / max(count, 1), 2),
     )
 
 

@@ -53,13 +53,13 @@ def main() -> None:
     polling = [r.bot_cpu_ms_per_reply for i, r in runs if i == "polling"]
     base = sum(polling) / len(polling) if polling else None
     header = ("intake", "updates", "s", "updates/s", "bot CPU ms/update", "vs polling",
-              "connections", "per hand-over", "order ok", "other CPU s")
+              "switches/update", "connections", "per hand-over", "order ok", "other CPU s")
     rows = []
     for intake, r in runs:
         overs = r.bot_stats.get("hand_overs")
         rows.append((
             LABELS[intake], r.replies, r.seconds, r.updates_per_s, r.bot_cpu_ms_per_reply,
-            f"{r.bot_cpu_ms_per_reply / base:.2f}x" if base else None,
+            f"{r.bot_cpu_ms_per_reply / base:.2f}x" if base else None, r.switches_per_reply,
             r.fake_stats.get("webhook_connections") if intake != "polling" else None,
             f"{r.replies / overs:.1f}" if overs else None,
             "yes" if r.ordered and r.complete else "NO", r.other_cpu_s))
