@@ -20,6 +20,7 @@ import io
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import IO, Any, Final, Self, cast
 from wsgiref.headers import Headers
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
@@ -38,16 +39,15 @@ class _Input:
         self.left = length
 
     def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0 or size > self.left:
-            size = self.left
-        data = self._stream.read(size) if size else b""
-        self.left -= len(data)
-        return data
+        return self._take(self._stream.read, size)
 
     def readline(self, size: int | None = -1) -> bytes:
+        return self._take(self._stream.readline, size)
+
+    def _take(self, read: Callable[[int], bytes], size: int | None) -> bytes:
         if size is None or size < 0 or size > self.left:
             size = self.left
-        data = self._stream.readline(size) if size else b""
+        data = read(size) if size else b""
         self.left -= len(data)
         return data
 
