@@ -22,7 +22,7 @@ from dataclasses import asdict
 
 from counter import HERE, Pacing, Run, run_bot, table, write_results
 
-INTAKES = ("polling", "wsgi", "wsgi-limit10", "stdlib", "asgi", "asgi-single")
+INTAKES = ("polling", "wsgi", "wsgi-limit10", "stdlib", "asgi", "asgi-single", "asgi-uvloop")
 LABELS = {
     "polling": "polling (getUpdates, 100 per call)",
     "wsgi": "WSGI: WebhookApp on cheroot, keep_alive_conn_limit=40",
@@ -30,6 +30,7 @@ LABELS = {
     "stdlib": "WSGI: WebhookApp on WSGIThreadServer",
     "asgi": "ASGI: WebhookASGIApp(batches=True) on uvicorn",
     "asgi-single": "ASGI: WebhookASGIApp, one feed per update",
+    "asgi-uvloop": "ASGI: WebhookASGIApp(batches=True) on uvicorn + uvloop",
 }
 
 

@@ -5,7 +5,8 @@ Run by the harness as ``python actorbot_webhook.py INTAKE TOKEN BASE_URL``, INTA
 as in examples/webhook_wsgi.py),
 ``wsgi-limit10`` (the same with cheroot's default ``keep_alive_conn_limit=10``), ``stdlib``
 (``WebhookApp`` on actorbot's ``WSGIThreadServer``), ``asgi`` (``WebhookASGIApp`` with
-``batches=True`` on uvicorn) or ``asgi-single`` (one ``feed`` call per update). Prints
+``batches=True`` on uvicorn) or ``asgi-single`` (one ``feed`` call per update), ``asgi-uvloop`` (uvicorn on uvloop, as
+``actorbot[asgi]`` installs it; the others run on asyncio's own loop). Prints
 ``ready <cpu seconds>`` once the server listens and the engine runs (the harness injects
 only then), ``stats <json>`` at exit, and runs until SIGTERM.
 """
@@ -55,14 +56,14 @@ class Cheroot:
 
 
 class Uvicorn:
-    def __init__(self, app: WebhookASGIApp) -> None:
+    def __init__(self, app: WebhookASGIApp, loop: str) -> None:
         import uvicorn
 
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                                backlog=128)
+                                backlog=128, loop=loop)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, args=([self.sock],),
                                        name="uvicorn")
@@ -92,8 +93,8 @@ def main() -> None:
         else:
             server = Cheroot(app, 10 if intake == "wsgi-limit10" else 40)
     elif intake.startswith("asgi"):
-        app = WebhookASGIApp(feed, secret_token=SECRET, batches=intake == "asgi")
-        server = Uvicorn(app)
+        app = WebhookASGIApp(feed, secret_token=SECRET, batches=intake != "asgi-single")
+        server = Uvicorn(app, "uvloop" if intake == "asgi-uvloop" else "asyncio")
     hook: Any = Polling(timeout=10)
     if server is not None:
         hook = Webhook(f"http://127.0.0.1:{server.port}/hook", secret_token=SECRET,

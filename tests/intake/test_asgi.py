@@ -28,14 +28,14 @@ SECRET = "s3cret_-TOKEN"
 
 
 @contextmanager
-def uvicorn_server(app: Any) -> Iterator[int]:
-    """uvicorn (lifespan on) on 127.0.0.1 in a thread; its port. Joined on exit, with the
-    loop's executor threads (asyncio.run shuts them down)."""
+def uvicorn_server(app: Any, loop: str = "asyncio") -> Iterator[int]:
+    """uvicorn (lifespan on, httptools) on 127.0.0.1 in a thread; its port. Joined on
+    exit, with the loop's executor threads (the server's run shuts them down)."""
     before = set(threading.enumerate())
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False,
-                            backlog=128)
+                            backlog=128, loop=loop, http="httptools")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, args=([sock],), name="test-uvicorn")
     thread.start()
@@ -304,11 +304,12 @@ class Swappable:
 
 
 @pytest.mark.usefixtures("no_thread_left")
-@pytest.mark.parametrize("batches", [True, False])
-def test_300_chats_x_10_messages_in_per_chat_order(tg: Any, batches: bool) -> None:
+@pytest.mark.parametrize(("batches", "loop"),
+                         [(True, "asyncio"), (False, "asyncio"), (True, "uvloop")])
+def test_300_chats_x_10_messages_in_per_chat_order(tg: Any, batches: bool, loop: str) -> None:
     chats, per_chat = 300, 10
     site = Swappable()
-    with uvicorn_server(site) as port:
+    with uvicorn_server(site, loop) as port:
         url = f"http://127.0.0.1:{port}/telegram"
         engine = make_engine(tg, ROUTES,
                              intake=Webhook(url, secret_token=SECRET, max_connections=40))
