@@ -5,8 +5,9 @@ Run by the harness as ``python actorbot_webhook.py INTAKE TOKEN BASE_URL``, INTA
 as in examples/webhook_wsgi.py),
 ``wsgi-limit10`` (the same with cheroot's default ``keep_alive_conn_limit=10``), ``stdlib``
 (``WebhookApp`` on actorbot's ``WSGIThreadServer``), ``asgi`` (``WebhookASGIApp`` with
-``batches=True`` on uvicorn) or ``asgi-single`` (one ``feed`` call per update), ``asgi-uvloop`` (uvicorn on uvloop, as
-``actorbot[asgi]`` installs it; the others run on asyncio's own loop). Prints
+``batches=True`` on uvicorn), ``asgi-single`` (one ``feed`` call per update) or
+``asgi-uvloop`` (uvicorn on uvloop, as ``actorbot[asgi]`` installs it; the others run on
+asyncio's own loop). Prints
 ``ready <cpu seconds>`` once the server listens and the engine runs (the harness injects
 only then), ``stats <json>`` at exit, and runs until SIGTERM.
 """
