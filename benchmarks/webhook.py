@@ -22,15 +22,18 @@ from dataclasses import asdict
 
 from counter import HERE, Pacing, Run, run_bot, table, write_results
 
-INTAKES = ("polling", "wsgi", "wsgi-limit10", "stdlib", "asgi", "asgi-single", "asgi-uvloop")
+INTAKES = ("polling", "polling-10", "wsgi", "wsgi-limit10", "stdlib", "asgi", "asgi-single",
+           "asgi-uvloop", "lean")
 LABELS = {
     "polling": "polling (getUpdates, 100 per call)",
+    "polling-10": "polling, 10 per call (a hand-over's batch)",
     "wsgi": "WSGI: WebhookApp on cheroot, keep_alive_conn_limit=40",
     "wsgi-limit10": "WSGI: cheroot, default keep_alive_conn_limit=10",
     "stdlib": "WSGI: WebhookApp on WSGIThreadServer",
     "asgi": "ASGI: WebhookASGIApp(batches=True) on uvicorn",
     "asgi-single": "ASGI: WebhookASGIApp, one feed per update",
     "asgi-uvloop": "ASGI: WebhookASGIApp(batches=True) on uvicorn + uvloop",
+    "lean": "experiment: a bare asyncio protocol, the same Gate and batching",
 }
 
 
@@ -51,7 +54,7 @@ def main() -> None:
                           pacing=Pacing(rate=1e12))  # all at once, once the bot is ready
             runs.append((intake, run))
             print(f"{intake}: {run.bot_cpu_ms_per_reply} ms/update", file=sys.stderr)
-    polling = [r.bot_cpu_ms_per_reply for i, r in runs if i == "polling"]
+    polling = [r.bot_cpu_ms_per_reply for i, r in runs if i == "polling"]  # the baseline
     base = sum(polling) / len(polling) if polling else None
     header = ("intake", "updates", "s", "updates/s", "bot CPU ms/update", "vs polling",
               "switches/update", "connections", "per hand-over", "order ok", "other CPU s")
@@ -61,7 +64,7 @@ def main() -> None:
         rows.append((
             LABELS[intake], r.replies, r.seconds, r.updates_per_s, r.bot_cpu_ms_per_reply,
             f"{r.bot_cpu_ms_per_reply / base:.2f}x" if base else None, r.switches_per_reply,
-            r.fake_stats.get("webhook_connections") if intake != "polling" else None,
+            r.fake_stats.get("webhook_connections"),
             f"{r.replies / overs:.1f}" if overs else None,
             "yes" if r.ordered and r.complete else "NO", r.other_cpu_s))
     print(table(f"{args.chats} chats x {args.messages} messages, 0 ms API latency, "

@@ -1,8 +1,9 @@
 """The counter bot for benchmarks/webhook.py, fed by polling or by a webhook.
 
 Run by the harness as ``python actorbot_webhook.py INTAKE TOKEN BASE_URL``, INTAKE one of
-``polling``, ``wsgi`` (``WebhookApp`` on cheroot, 40 threads, ``keep_alive_conn_limit=40``
-as in examples/webhook_wsgi.py),
+``polling``, ``polling-10`` (10 updates per ``getUpdates``: the engine gets the
+batches a webhook hand-over makes), ``wsgi`` (``WebhookApp`` on cheroot, 40 threads,
+``keep_alive_conn_limit=40`` as in examples/webhook_wsgi.py),
 ``wsgi-limit10`` (the same with cheroot's default ``keep_alive_conn_limit=10``), ``stdlib``
 (``WebhookApp`` on actorbot's ``WSGIThreadServer``), ``asgi`` (``WebhookASGIApp`` with
 ``batches=True`` on uvicorn), ``asgi-single`` (one ``feed`` call per update) or
@@ -93,10 +94,14 @@ def main() -> None:
             server = WSGIThreadServer(app, "127.0.0.1", 0, name="bench-wsgi").start()
         else:
             server = Cheroot(app, 10 if intake == "wsgi-limit10" else 40)
+    elif intake == "lean":  # an experiment, benchmarks/bots/_lean_experiment.py
+        from _lean_experiment import Lean
+
+        server = app = Lean(feed, SECRET)
     elif intake.startswith("asgi"):
         app = WebhookASGIApp(feed, secret_token=SECRET, batches=intake != "asgi-single")
         server = Uvicorn(app, "uvloop" if intake == "asgi-uvloop" else "asyncio")
-    hook: Any = Polling(timeout=10)
+    hook: Any = Polling(timeout=10, limit=10 if intake == "polling-10" else 100)
     if server is not None:
         hook = Webhook(f"http://127.0.0.1:{server.port}/hook", secret_token=SECRET,
                        max_connections=40)
