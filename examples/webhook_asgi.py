@@ -13,7 +13,6 @@ and stops with the site (its lifespan), so serving the site with uvicorn runs th
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
@@ -50,16 +49,14 @@ async def home(request: Request) -> PlainTextResponse:
 
 def site(engine: Engine, secret: str) -> tuple[Starlette, WebhookASGIApp]:
     """The application's own site, the bot mounted at ``MOUNT``; the engine runs while
-    the site does (started off the loop: ``start()`` calls Telegram)."""
+    the site does (``async with engine``: started and stopped without blocking the loop,
+    and any ``async def`` hooks run on it)."""
     bot = WebhookASGIApp(engine.feed, secret_token=secret, batches=True)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await asyncio.to_thread(engine.start)
-        try:
+        async with engine:
             yield
-        finally:
-            await asyncio.to_thread(engine.stop)
 
     routes = [Route("/", home), Mount(MOUNT, app=bot)]
     return Starlette(routes=routes, lifespan=lifespan), bot
