@@ -7,8 +7,9 @@ Here every connection has its own thread and a socket timeout, and
 :meth:`WSGIThreadServer.stop` ends idle connections (their reads see end-of-file; a request
 already read still gets its answer) and joins every thread within its deadline.
 
-Connections are kept alive (HTTP/1.1) when the framing allows it: the request had a
-``Content-Length`` the application read to the end, and the answer has one too. Otherwise
+Connections are kept alive (HTTP/1.1) when the framing allows it: the request's body had
+a ``Content-Length`` (or there was none) the application read to the end, and the answer
+has a length too. Otherwise
 the answer says ``Connection: close``. A webhook's 40 parallel connections then stay open
 instead of one connection and one thread per update (``benchmarks/webhook.py``).
 """
@@ -110,11 +111,11 @@ class _QuietHandler(WSGIRequestHandler):
         if not self.parse_request():  # it answered the error
             self.close_connection = True
             return
-        length = self.headers.get("Content-Length", "")
+        length = self.headers.get("Content-Length", "0")
         body: _Input | None = None
         stdin: Any = io.BytesIO()
         if length.isdigit() and "Transfer-Encoding" not in self.headers:
-            body = stdin = _Input(self.rfile, int(length))
+            body = stdin = _Input(self.rfile, int(length))  # no length and no chunks: empty
         else:  # a body the app cannot delimit: nothing of it is read, and the answer closes
             self.close_connection = True
         answer = _Answer(stdin, cast(IO[bytes], self.wfile), self.get_stderr(),

@@ -57,6 +57,9 @@ def test_one_connection_carries_many_requests(server: WSGIThreadServer, fed: lis
         answer = ask(conn, b'{"update_id": %d}' % uid)
         assert (answer.status, answer.version, answer.will_close) == (200, 11, False)
     sock = conn.sock
+    conn.request("GET", "/")  # no body at all: 405, and the connection stays
+    answer = conn.getresponse()
+    assert (answer.status, answer.will_close, answer.read()) == (405, False, b"only POST")
     assert ask(conn, b'{"update_id": 9}').status == 200
     assert conn.sock is sock  # the same connection throughout
     conn.close()
