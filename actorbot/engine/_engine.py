@@ -218,7 +218,11 @@ class Engine:
         self.stats_interval = stats_interval
         self.clock = clock or Clock()
         self.journal = _journal_of(journal)
-        stateful = any(declared_state(r.handler) is not None for r in self.routes)
+        stateful_names = [r.name for r in self.routes if declared_state(r.handler) is not None]
+        if len(set(stateful_names)) != len(stateful_names):
+            raise ConfigError("routes whose handlers declare State need distinct names "
+                              "(Route(..., name=...)): state is stored per route name")
+        stateful = bool(stateful_names)
         self.state_store = _store_of(state, stateful)
         """Where declared handler state lives (None: no route declares any)."""
         self._state_book: StateBook | None = None
