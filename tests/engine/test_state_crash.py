@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from actorbot.testing import FakeBotApi
+from actorbot.testing import FakeBotApi, Fault
+from tests.bots.state_counter_bot import MIRROR
 from tests.helpers import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,10 +30,11 @@ MESSAGES = 50  # 10,000 updates
 
 
 class Bot:
-    def __init__(self, tg: FakeBotApi, db: Path) -> None:
+    def __init__(self, tg: FakeBotApi, db: Path, *options: str) -> None:
         env = {**os.environ, "ACTORBOT_TEST_TOKEN": tg.token, "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.bots.state_counter_bot", str(db), tg.base_url],
+            [sys.executable, "-m", "tests.bots.state_counter_bot", str(db), tg.base_url,
+             *options],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -65,7 +67,8 @@ def replies(tg: FakeBotApi) -> int:
 
 
 def counts(tg: FakeBotApi, chat: int) -> list[int]:
-    return [int(text.split()[1]) for text in tg.sent_texts(chat)]
+    texts = tg.sent_texts(chat) + tg.sent_texts(chat + MIRROR)
+    return [int(text.split()[1]) for text in texts]
 
 
 def saved_counts(db: Path, _x: int = 0) -> dict[int, int]:
@@ -78,25 +81,33 @@ def saved_counts(db: Path, _x: int = 0) -> dict[int, int]:
             for seed, data in rows}
 
 
+@pytest.mark.parametrize("mirror", [False, True], ids=["in order", "acks reordered"])
 def test_sigkilled_counter_counts_every_message_exactly_once(
-    tg: FakeBotApi, tmp_path: Path
+    tg: FakeBotApi, tmp_path: Path, mirror: bool
 ) -> None:
+    """With ``mirror``, a seed's replies go to two chats and a random latency on every
+    call makes their results (so its acks) come back out of order."""
     db = tmp_path / "bot.db"
+    options = ["mirror"] if mirror else []
+    if mirror:
+        tg.add_fault(Fault(method="sendMessage", latency=(0.0, 0.004)))
     for i in range(MESSAGES):
         for chat in range(1, CHATS + 1):
             tg.inject_message(chat, f"m{i}")
     total = CHATS * MESSAGES
     rng = random.Random(20261202)
     for _ in range(3):
-        bot = Bot(tg, db)
+        bot = Bot(tg, db, *options)
         target = min(replies(tg) + rng.randint(800, 2500), total - 500)
         eventually(lambda t=target: replies(tg) >= t, 180, f"{target} replies", interval=0.02)
         bot.kill()
-    bot = Bot(tg, db)
+    bot = Bot(tg, db, *options)
     eventually(lambda: all(MESSAGES in counts(tg, c) for c in range(1, CHATS + 1)), 180,
                "every chat's last count", interval=0.1)
     out = bot.terminate()
     assert "pending=0" in out
+    if mirror:  # the reordering happened: some acks waited for an earlier update
+        assert "held=0" not in out, out
 
     assert saved_counts(db) == dict.fromkeys(range(1, CHATS + 1), MESSAGES)
     twice = 0
