@@ -51,7 +51,9 @@ def msg(chat: int, update_id: int, text: str = "hi") -> dict[str, Any]:
 
 
 @pytest.fixture
-def engines(tg: FakeBotApi) -> Iterator[list[Engine]]:
+def engines(tg: FakeBotApi, no_thread_left: None) -> Iterator[list[Engine]]:
+    """Engines a test started, stopped after it; no thread (the state writer's
+    included) may outlive them."""
     made: list[Engine] = []
     yield made
     for engine in made:
