@@ -100,10 +100,20 @@ def _journal_of(journal: Journal | str | os.PathLike[str] | None) -> Journal:
     return SqliteJournal(journal)
 
 
+def _stateful(routes: list[Route]) -> bool:
+    """Whether a route's handler declares ``State``; such routes need distinct names."""
+    names = [r.name for r in routes if declared_state(r.handler) is not None]
+    if len(set(names)) != len(names):
+        raise ConfigError("routes whose handlers declare State need distinct names "
+                          "(Route(..., name=...)): state is stored per route name")
+    return bool(names)
+
+
 def _store_of(
-    state: StateStore | str | os.PathLike[str] | None, needed: bool
+    state: StateStore | str | os.PathLike[str] | None, routes: list[Route]
 ) -> StateStore | None:
     """``state=``: a store, a SQLite file path, or None (in memory, if a route needs one)."""
+    needed = _stateful(routes)
     if isinstance(state, StateStore):
         return state
     if state is None:
@@ -221,15 +231,9 @@ class Engine:
         self.stats_interval = stats_interval
         self.clock = clock or Clock()
         self.journal = _journal_of(journal)
-        stateful_names = [r.name for r in self.routes if declared_state(r.handler) is not None]
-        if len(set(stateful_names)) != len(stateful_names):
-            raise ConfigError("routes whose handlers declare State need distinct names "
-                              "(Route(..., name=...)): state is stored per route name")
-        stateful = bool(stateful_names)
-        self.state_store = _store_of(state, stateful)
-        """Where declared handler state lives (None: no route declares any)."""
+        self.state_store = _store_of(state, self.routes)
+        """Where declared handler state lives (None: no route declares any, none given)."""
         self._state_book: StateBook | None = None
-        self._stateful = stateful
         self._keep = _keep_all_but(frozenset(handling.at_most_once))
         self.tracker = InFlight()
         self.tracker.on_acked = self.journal.ack
@@ -308,7 +312,7 @@ class Engine:
         except BaseException:
             self._set_status(Status.STOPPED)
             raise
-        if self._stateful:
+        if _stateful(self.routes):
             self._open_state()
         self.clock.start()
         self.runtime = _runtime_for(self.handling)
@@ -365,7 +369,7 @@ class Engine:
             book.open()
         except BaseException:
             self.journal.close()
-            self._set_status("stopped")
+            self._set_status(Status.STOPPED)
             raise
         self._state_book = book
         self.tracker.on_acked = book.ack
