@@ -94,3 +94,10 @@ def test_webhook_bot_mounted_in_a_site(example: str) -> None:
             "updates left on the server: 0") in out
     assert "demo-secret" not in out + result.stderr
     assert "TEST-token" not in out + result.stderr
+
+
+def test_state_counter_counts_on_across_passivation_and_restart() -> None:
+    result = run("state_counter.py")
+    assert result.returncode == 0, result.stderr
+    assert "chat 1001: bot answered ['1', '2', '3', '4', '5', '6']" in result.stdout
+    assert "run 2: idle for 0.3 s, 1 handler passivated" in result.stdout

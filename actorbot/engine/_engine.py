@@ -33,7 +33,7 @@ from actorbot.errors import (
     PollingStopped,
     StateError,
 )
-from actorbot.handlers import async_hooks, commands_of, prepare_commands
+from actorbot.handlers import async_hooks, commands_of, declared_state, prepare_commands
 from actorbot.intake import (
     Poller,
     PollerStats,
@@ -56,6 +56,7 @@ from actorbot.routing import (
 )
 from actorbot.runtime import ActorPool, Clock, InFlight, LoopRuntime, Runtime, ThreadPerActor
 from actorbot.sending import CallFuture, Sender, SenderHandle, SenderStats, Sending
+from actorbot.state import MemoryStore, SqliteStore, StateBook, StateStore
 from actorbot.updates import update_type
 
 log = structlog.get_logger("actorbot.engine")
@@ -97,6 +98,30 @@ def _journal_of(journal: Journal | str | os.PathLike[str] | None) -> Journal:
     if isinstance(journal, Journal):
         return journal
     return SqliteJournal(journal)
+
+
+def _stateful(routes: list[Route]) -> bool:
+    """Whether a route's handler declares ``State``; such routes need distinct names."""
+    names = [r.name for r in routes if declared_state(r.handler) is not None]
+    if len(set(names)) != len(names):
+        raise ConfigError("routes whose handlers declare State need distinct names "
+                          "(Route(..., name=...)): state is stored per route name")
+    return bool(names)
+
+
+def _store_of(
+    state: StateStore | str | os.PathLike[str] | None, routes: list[Route]
+) -> StateStore | None:
+    """``state=``: a store, a SQLite file path, or None (in memory, if a route needs one)."""
+    needed = _stateful(routes)
+    if isinstance(state, StateStore):
+        return state
+    if state is None:
+        return MemoryStore() if needed else None
+    if isinstance(state, (str, os.PathLike)):
+        return SqliteStore(state)
+    raise ConfigError(f"Engine(state=...) takes a StateStore or a file path, not "
+                      f"{type(state).__name__}")
 
 
 _POLLING: Final = Polling()
@@ -150,6 +175,9 @@ class Engine:
     - ``journal``: where updates wait until handled: a file path (a durable
       :class:`~actorbot.journal.SqliteJournal`), a :class:`~actorbot.journal.Journal`, or
       None (a :class:`~actorbot.journal.MemoryJournal`: nothing survives a crash);
+    - ``state``: where handlers' declared :class:`~actorbot.handlers.State` lives: a
+      :class:`~actorbot.state.StateStore`, a SQLite file path (the journal's own path
+      makes effects on state exactly-once), or None (in memory); docs/state.md;
     - ``access``: the ban and admin list (:class:`~actorbot.AccessList`, changeable live);
     - ``commands``: publish the handlers' ``@command`` menus at start;
     - ``hooks``: :class:`Hooks` (status, connected, error callbacks);
@@ -177,6 +205,7 @@ class Engine:
         sending: Sending = _SENDING,
         connection: Connection = _CONNECTION,
         journal: Journal | str | os.PathLike[str] | None = None,
+        state: StateStore | str | os.PathLike[str] | None = None,
         access: AccessList | None = None,
         commands: bool = True,
         hooks: Hooks = _HOOKS,
@@ -202,6 +231,9 @@ class Engine:
         self.stats_interval = stats_interval
         self.clock = clock or Clock()
         self.journal = _journal_of(journal)
+        self.state_store = _store_of(state, self.routes)
+        """Where declared handler state lives (None: no route declares any, none given)."""
+        self._state_book: StateBook | None = None
         self._keep = _keep_all_but(frozenset(handling.at_most_once))
         self.tracker = InFlight()
         self.tracker.on_acked = self.journal.ack
@@ -280,6 +312,8 @@ class Engine:
         except BaseException:
             self._set_status(Status.STOPPED)
             raise
+        if _stateful(self.routes):
+            self._open_state()
         self.clock.start()
         self.runtime = _runtime_for(self.handling)
         if self._async_routes:
@@ -298,7 +332,7 @@ class Engine:
             self.routes, self.runtime, self.clock, self.tracker, self._sender_handle,
             sweep_limit=self.handling.sweep_limit, journal=self.journal,
             at_most_once_types=frozenset(self.handling.at_most_once), access=self.access,
-            bot_username=username, loop_runtime=self.loop_runtime)
+            bot_username=username, loop_runtime=self.loop_runtime, state=self._state_book)
         self._router_ref = router = _start(self._router_actor)
         if replay:  # before anything new: per-chat order holds across the restart
             log.info("journal.replay", updates=len(replay))
@@ -325,6 +359,20 @@ class Engine:
                  runtime=getattr(self.runtime, "name", type(self.runtime).__name__),
                  routes=[r.name for r in self.routes])
         return self
+
+    def _open_state(self) -> None:
+        """Declared state (docs/state.md): the state book goes between the tracker's
+        acknowledgements and the journal, so an update's state commits with its ack."""
+        assert self.state_store is not None  # a store is made when a route declares state
+        book = StateBook(self.state_store, self.journal)
+        try:
+            book.open()
+        except BaseException:
+            self.journal.close()
+            self._set_status(Status.STOPPED)
+            raise
+        self._state_book = book
+        self.tracker.on_acked = book.ack
 
     def feed(self, updates: Any, *, timeout: float | None = None) -> None:
         """Hand updates to the router from any source (a list is one batch, in order).
@@ -405,6 +453,10 @@ class Engine:
             offset = self._poller_actor.offset
             stage("confirm offset", lambda: confirm_offset(self.client, offset))
         stage("teardown", lambda: self._teardown(left()))
+        if self._state_book is not None:
+            book, self._state_book = self._state_book, None
+            self.tracker.on_acked = self.journal.ack
+            stage("close state", book.close)
         stage("close journal", self.journal.close)  # pending updates replay at next start
         self._set_status(Status.STOPPED)
         self._done.set()
@@ -498,6 +550,8 @@ class Engine:
         return ok
 
     def _on_chat_migrated(self, old: int | str, new: int) -> None:
+        if self._state_book is not None:
+            self._state_book.move(old, new)  # before the router follows the seed
         router = self._router_ref
         if router is not None:
             with contextlib.suppress(pykka.ActorDeadError):
@@ -508,7 +562,8 @@ class Engine:
         is not out, so the update is parked (a dead letter), not forgotten as done."""
         log.error("journal.parked", route=_CALL_FAILED, update_id=update_id, error=error)
         self.journal.park(update, _CALL_FAILED, error)
-        self.journal.ack(update_id)
+        if self.tracker.on_acked is not None:  # the state book's, with declared state
+            self.tracker.on_acked(update_id)
 
     def _on_fatal(self, error: PollingStopped) -> None:
         """Polling cannot go on: "failed" (not running: nothing polls), then ``on_error``;

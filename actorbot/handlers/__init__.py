@@ -39,6 +39,7 @@ from actorbot.handlers._messages import (
     IdleCheck,
     Scheduled,
 )
+from actorbot.handlers._state import State, declared_state
 
 __all__ = [
     "HOOK_NAMES",
@@ -61,6 +62,7 @@ __all__ = [
     "Monitor",
     "RouteServices",
     "Scheduled",
+    "State",
     "UserHandler",
     "async_hooks",
     "check_hooks",
@@ -68,6 +70,7 @@ __all__ = [
     "command_of",
     "commands_of",
     "declared_commands",
+    "declared_state",
     "dispatch_command",
     "find_command",
     "is_command_method",

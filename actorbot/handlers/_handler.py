@@ -51,8 +51,10 @@ from actorbot.seeds import BusinessChat
 from actorbot.sending import AnswerWatch, CallResult, ChatSender, SenderHandle
 
 if TYPE_CHECKING:
+    from actorbot.handlers._state import Persisted
     from actorbot.journal import Journal
     from actorbot.runtime import Clock, InFlight, Timer
+    from actorbot.state import StateBook
 
 log = structlog.get_logger("actorbot.handler")
 
@@ -146,6 +148,7 @@ class RouteServices:
     journal: Journal | None = None
     access: AdminCheck | None = None
     bot_username: str | None = None
+    state: StateBook | None = None  # declared state's store (handlers/_state.py)
 
 
 @dataclass(slots=True, frozen=True)
@@ -212,6 +215,8 @@ class Handler(RuntimeActor):
     """Shown to the user when ``on_callback_query`` raised (a tolerated failure): the query
     is answered with it, unless the hook answered it itself; None: answered without text."""
 
+    _persisted: ClassVar[Persisted | None] = None  # set by a State declaration (_state.py)
+
     def __init__(self, context: HandlerContext) -> None:
         super().__init__()
         self.context = context
@@ -276,6 +281,11 @@ class Handler(RuntimeActor):
     def close(self) -> None:
         """Close after the current message; later updates for this seed go to a new handler."""
         self._state |= _CLOSE_ASKED
+
+    def checkpoint(self) -> None:
+        """Save the declared ``State`` at the end of this hook, even with ``save="close"``."""
+        if self._persisted is not None:
+            self._persisted.checkpoint(self)
 
     # -- hooks ----------------------------------------------------------------------------
 
@@ -433,6 +443,8 @@ class Handler(RuntimeActor):
         finally:
             self._update = None
             tracker.ran()
+            if self._persisted is not None and not cancelled:  # declared state, before the ack
+                self._persisted.after_update(self, delivery, self._state & _LIFECYCLE != _ACTIVE)
             if cancelled:
                 tracker.abandon(delivery.seq)
             elif not retried:
@@ -465,6 +477,9 @@ class Handler(RuntimeActor):
             return
         except Exception as exc:  # noqa: BLE001
             await self._fail(exc, None)
+        else:
+            if self._persisted is not None:  # declared state
+                self._persisted.after_event(self)
         if self._state & (_CLOSE_ASKED | _LIFECYCLE) == _CLOSE_ASKED:
             await self._begin_closing(CloseRequested(), None)
 
@@ -520,6 +535,8 @@ class Handler(RuntimeActor):
         except Exception as exc:
             log.error("handler.on_close_failed", route=self.context.route,
                       seed=repr(self.seed), error=f"{type(exc).__name__}: {exc}", exc_info=exc)
+        if self._persisted is not None and isinstance(reason, CloseReason):  # declared state
+            self._persisted.after_close(self)
 
     async def _idle_check(self) -> None:
         if self._state & _LIFECYCLE != _ACTIVE:
