@@ -68,7 +68,9 @@ class PlainChat(ChatHandler):
 def passivated_rss(seeds: int, idle_timeout: float, stateful: bool, batch: int = 1000
                    ) -> dict[str, Any]:
     """Feed one update to each of ``seeds`` chats (state saved to a SqliteStore sharing
-    the journal's file), wait until every handler passivated, and measure the RSS."""
+    the journal's file), wait until every handler passivated, and measure the RSS; then
+    the same for as many *new* chats: what RSS grows by then is what passivated seeds
+    retain (the first wave's growth is mostly the allocator's high-water mark)."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     with tempfile.TemporaryDirectory() as tmp:
         db = f"{tmp}/bot.db"
@@ -81,18 +83,24 @@ def passivated_rss(seeds: int, idle_timeout: float, stateful: bool, batch: int =
             connection=Connection(base_url="http://127.0.0.1:9"), stats_interval=None,
             journal=db, state=db)
         engine.start()
-        try:
-            t0 = time.perf_counter()
-            for start in range(0, seeds, batch):
+        def wave(first: int) -> None:
+            for start in range(first, first + seeds, batch):
                 engine.tracker.wait_below(engine.handling.max_in_flight)
-                engine.feed([update(c) for c in range(start, min(start + batch, seeds))])
+                engine.feed([update(c) for c in range(start, min(start + batch,
+                                                                  first + seeds))])
             engine.tracker.wait_idle()
-            t_fed = time.perf_counter() - t0
             while engine.stats()["handlers_alive"]:
                 time.sleep(0.05)  # a benchmark sampling a counter, not a synchronisation
-            assert isinstance(engine.journal.flush(60), bool)
+            engine.journal.flush(60)
             gc.collect()
+
+        try:
+            t0 = time.perf_counter()
+            wave(0)
+            t_fed = time.perf_counter() - t0
             rss_after = rss_bytes()
+            wave(seeds)
+            rss_second = rss_bytes()
             passivated = engine.stats()["passivated"]
             book = engine._state_book  # what the state book still holds: nothing
             held = {} if book is None else {"staged": book.stats["staged"],
@@ -107,6 +115,8 @@ def passivated_rss(seeds: int, idle_timeout: float, stateful: bool, batch: int =
             "fed_s": round(t_fed, 2), "rss_before_mib": round(rss_before / 2**20, 1),
             "rss_passivated_mib": round(rss_after / 2**20, 1),
             "bytes_per_passivated_seed": round((rss_after - rss_before) / max(seeds, 1)),
+            "rss_after_second_wave_mib": round(rss_second / 2**20, 1),
+            "bytes_per_seed_second_wave": round((rss_second - rss_after) / max(seeds, 1)),
             "file_mib": round(size / 2**20, 1)}
 
 
@@ -182,7 +192,8 @@ def main() -> None:
             print(f"{rss['seeds']:,} seeds {'with' if rss['stateful'] else 'without'} state, "
                   f"all passivated: RSS {rss['rss_passivated_mib']:,} MiB (from "
                   f"{rss['rss_before_mib']:,} MiB: {rss['bytes_per_passivated_seed']:,} B per "
-                  f"seed); {rss['saved_rows']:,} rows saved, file {rss['file_mib']:,} MiB; "
+                  f"seed), then +{rss['bytes_per_seed_second_wave']:,} B per seed for as many "
+                  f"new ones; {rss['saved_rows']:,} rows saved, file {rss['file_mib']:,} MiB; "
                   f"state book {rss['book'] or '-'}")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / (f"state_{args.chats}x{args.messages}_{int(args.latency * 1000)}ms"

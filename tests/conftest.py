@@ -8,7 +8,7 @@ import pytest
 
 from actorbot.testing import FakeBotApi
 from tests.helpers import engine_threads
-from tests.redisd import RedisServer, find_binary, in_ci
+from tests.redisd import RedisServer, in_ci, missing_reason
 
 
 @pytest.fixture
@@ -29,10 +29,10 @@ def tg() -> Iterator[FakeBotApi]:
 def redis_server() -> Iterator[RedisServer]:
     """One redis-server for the session (tests use their own key prefix or FLUSHDB).
     Missing binary: a failure in CI (``.ci/run`` installs it), a skip elsewhere."""
-    if find_binary() is None:
-        message = "redis-server is not installed (apt-get install redis-server)"
+    missing = missing_reason()
+    if missing is not None:
         if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+            pytest.fail(f"{missing}: in CI the Redis tests must run, not skip")
+        pytest.skip(missing)
     with RedisServer() as server:
         yield server

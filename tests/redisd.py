@@ -28,6 +28,14 @@ def find_binary() -> str | None:
          if os.access(p, os.X_OK)), None)
 
 
+def missing_reason() -> str | None:
+    """Why the Redis tests cannot run here (None: they can). The caller fails with it in
+    CI, where ``.ci/run`` installs the server, and skips with it elsewhere."""
+    if find_binary() is None:
+        return f"{BINARY} is not installed (apt-get install redis-server)"
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

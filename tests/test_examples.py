@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -66,20 +68,6 @@ def test_telepot_counter_runs_unchanged_telepot_code() -> None:
     assert "TEST-token" not in out + result.stderr
 
 
-def test_webhook_bot_mounted_in_a_wsgi_site() -> None:
-    result = run("webhook_wsgi.py")
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
-    assert "chat 1001: bot answered ['You said: hello', 'You said: how are you?']" in out
-    assert "chat 1002: bot answered ['You said: hi bot']" in out
-    assert "a POST without the secret: 401" in out
-    assert "GET /: the site is up" in out
-    assert ("webhook requests: {'accepted': 3, 'unauthorized': 1}; "
-            "updates left on the server: 0") in out
-    assert "demo-secret" not in out + result.stderr
-    assert "TEST-token" not in out + result.stderr
-
-
 def test_async_bot_awaits_replies_a_service_and_a_thread_on_the_programs_loop() -> None:
     result = run("async_bot.py")
     assert result.returncode == 0, result.stderr
@@ -90,6 +78,21 @@ def test_async_bot_awaits_replies_a_service_and_a_thread_on_the_programs_loop() 
     assert ("chat 1002: bot answered ['message 1 in this chat', 'message 2 in this chat', "
             "'sunny in Oslo']") in out
     assert "never awaited" not in result.stderr
+    assert "TEST-token" not in out + result.stderr
+
+
+@pytest.mark.parametrize("example", ["webhook_wsgi.py", "webhook_asgi.py"])
+def test_webhook_bot_mounted_in_a_site(example: str) -> None:
+    result = run(example)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "chat 1001: bot answered ['You said: hello', 'You said: how are you?']" in out
+    assert "chat 1002: bot answered ['You said: hi bot']" in out
+    assert "a POST without the secret: 401" in out
+    assert "GET /: the site is up" in out
+    assert ("webhook requests: {'accepted': 3, 'unauthorized': 1}; "
+            "updates left on the server: 0") in out
+    assert "demo-secret" not in out + result.stderr
     assert "TEST-token" not in out + result.stderr
 
 

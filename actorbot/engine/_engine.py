@@ -62,7 +62,8 @@ from actorbot.updates import update_type
 
 log = structlog.get_logger("actorbot.engine")
 
-_LIVE: frozenset[str] = frozenset({"starting", "connected", "retrying"})
+_LIVE: Final = frozenset({Status.STARTING, Status.CONNECTED, Status.RETRYING})
+_STOPPABLE: Final = _LIVE | {Status.FAILED}
 _CALL_FAILED: Final = "sender"
 """The ``route`` of a dead letter parked because a Bot API call made for it failed."""
 
@@ -100,10 +101,20 @@ def _journal_of(journal: Journal | str | os.PathLike[str] | None) -> Journal:
     return SqliteJournal(journal)
 
 
+def _stateful(routes: list[Route]) -> bool:
+    """Whether a route's handler declares ``State``; such routes need distinct names."""
+    names = [r.name for r in routes if declared_state(r.handler) is not None]
+    if len(set(names)) != len(names):
+        raise ConfigError("routes whose handlers declare State need distinct names "
+                          "(Route(..., name=...)): state is stored per route name")
+    return bool(names)
+
+
 def _store_of(
-    state: StateStore | str | os.PathLike[str] | None, needed: bool
+    state: StateStore | str | os.PathLike[str] | None, routes: list[Route]
 ) -> StateStore | None:
     """``state=``: a store, a SQLite file path, or None (in memory, if a route needs one)."""
+    needed = _stateful(routes)
     if isinstance(state, StateStore):
         return state
     if state is None:
@@ -179,8 +190,10 @@ class Engine:
     (``await engine.start_async()``, ``async with engine:``, or ``start()`` called on a
     running loop). Sync handlers stay on ``handling.runtime``.
 
-    ``status`` is "stopped", "starting", "connected" (getUpdates works; without polling:
-    started), "retrying" (getUpdates fails and is retried) or "stopping".
+    ``status`` is a :class:`Status` (a ``str`` enum): "stopped", "starting", "connected"
+    (getUpdates works; without polling: started), "retrying" (getUpdates fails and is
+    retried), "failed" (a fatal polling error: nothing polls, ``error`` says why; call
+    ``stop()``) or "stopping".
     """
 
     def __init__(
@@ -219,19 +232,18 @@ class Engine:
         self.stats_interval = stats_interval
         self.clock = clock or Clock()
         self.journal = _journal_of(journal)
-        stateful = any(declared_state(r.handler) is not None for r in self.routes)
-        self.state_store = _store_of(state, stateful)
-        """Where declared handler state lives (None: no route declares any)."""
+        self.state_store = _store_of(state, self.routes)
+        """Where declared handler state lives (None: no route declares any, none given)."""
         self._state_book: StateBook | None = None
-        self._stateful = stateful
         self._keep = _keep_all_but(frozenset(handling.at_most_once))
         self.tracker = InFlight()
         self.tracker.on_acked = self.journal.ack
         self.tracker.on_failed = self._on_call_failed
         self.client = connection.client(token, pool_maxsize=max(10, sending.http_workers))
         self.commands = commands
+        self._menus: set[tuple[str, str]] = set()  # the command menus published so far
         self.access = access if access is not None else AccessList()
-        self.status: Status = "stopped"
+        self.status: Status = Status.STOPPED
         self.error: BaseException | None = None
         self.runtime: Runtime | None = None
         self.loop_runtime: LoopRuntime | None = None
@@ -256,7 +268,7 @@ class Engine:
         return isinstance(self.intake, Polling)
 
     def __repr__(self) -> str:
-        return f"Engine(bot_id={self.client.bot_id}, status={self.status!r})"
+        return f"Engine(bot_id={self.client.bot_id}, status={self.status.value!r})"
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -289,7 +301,9 @@ class Engine:
         await self.stop_async()
 
     def _start(self, loop: asyncio.AbstractEventLoop | None) -> Self:
-        if not self._set_status("starting", only_from=("stopped",)):
+        if not self._set_status(Status.STARTING, only_from=(Status.STOPPED,)):
+            if self.status == Status.FAILED:
+                raise StateError("engine failed: stop() it before starting it again")
             raise StateError(f"engine is already running ({self.status})")
         self._done.clear()
         self.error = None
@@ -297,9 +311,9 @@ class Engine:
         try:
             replay = self.journal.open()
         except BaseException:
-            self._set_status("stopped")
+            self._set_status(Status.STOPPED)
             raise
-        if self._stateful:
+        if _stateful(self.routes):
             self._open_state()
         self.clock.start()
         self.runtime = _runtime_for(self.handling)
@@ -313,7 +327,8 @@ class Engine:
         self._sender_ref = _start(self._sender_actor)
         self._sender_handle = SenderHandle.of(self._sender_actor)
         username = prepare_commands(self.client, self.routes, sync=self.commands,
-                                    on_error=lambda exc: self._fire("on_error", exc))
+                                    on_error=lambda exc: self._fire("on_error", exc),
+                                    published=self._menus)
         self._router_actor = Router(
             self.routes, self.runtime, self.clock, self.tracker, self._sender_handle,
             sweep_limit=self.handling.sweep_limit, journal=self.journal,
@@ -340,7 +355,7 @@ class Engine:
         if self.stats_interval:
             self._stats_timer = self.clock.call_later(self.stats_interval, self._emit_stats)
         if not self.polling:  # else the poller says when getUpdates works
-            self._on_poll_state("connected", None)
+            self._on_poll_state(Status.CONNECTED, None)
         log.info("engine.started", bot_id=self.client.bot_id, polling=self.polling,
                  runtime=getattr(self.runtime, "name", type(self.runtime).__name__),
                  routes=[r.name for r in self.routes])
@@ -355,7 +370,7 @@ class Engine:
             book.open()
         except BaseException:
             self.journal.close()
-            self._set_status("stopped")
+            self._set_status(Status.STOPPED)
             raise
         self._state_book = book
         self.tracker.on_acked = book.ack
@@ -373,11 +388,11 @@ class Engine:
         """
         router = self._router_ref
         if router is None or not self.running:
-            raise NotRunning(f"engine is {self.status}: start() it before feeding updates")
+            raise self._not_running("feeding updates")
         if not self.tracker.wait_below(self.handling.max_in_flight, timeout,
                                        cancelled=lambda: not self.running):
             if not self.running:
-                raise NotRunning(f"engine is {self.status}: it stopped while this waited")
+                raise self._not_running("feeding updates (it stopped while this waited)")
             raise EngineBusy(f"{len(self.tracker)} updates in flight: try again later")
         batch = list(updates) if isinstance(updates, list) else [updates]
         batch = self.journal.record(batch, keep=self._keep)
@@ -388,7 +403,7 @@ class Engine:
     def call(self, method: str, /, **params: Any) -> CallFuture[Any]:
         """Queue any Bot API call on the sender (from code outside handlers)."""
         if self._sender_handle is None or not self.running:
-            raise NotRunning(f"engine is {self.status}: start() it before calling")
+            raise self._not_running("calling")
         return self._sender_handle.submit(method, params)
 
     def stop(self, timeout: float = 10.0) -> bool:
@@ -401,12 +416,13 @@ class Engine:
 
         Exception-safe: a stage that raises is logged (``engine.stop_failed`` with the
         stage and the error type), makes the result False, and the next stages still run,
-        so every thread the engine started is stopped and the status ends "stopped".
+        so every thread the engine started is stopped and the status ends "stopped"; from
+        "failed" too (``error`` is kept).
         """
         if self.loop_runtime is not None and self.loop_runtime.in_loop_thread():
             raise StateError("stop() on the event loop the async hooks run on would block "
                              "them: use 'await engine.stop_async()'")
-        if not self._set_status("stopping", only_from=_LIVE):
+        if not self._set_status(Status.STOPPING, only_from=_STOPPABLE):
             return True
         deadline = time.monotonic() + timeout
 
@@ -443,7 +459,7 @@ class Engine:
             self.tracker.on_acked = self.journal.ack
             stage("close state", book.close)
         stage("close journal", self.journal.close)  # pending updates replay at next start
-        self._set_status("stopped")
+        self._set_status(Status.STOPPED)
         self._done.set()
         log.info("engine.stopped", drained=ok)
         return ok
@@ -560,15 +576,25 @@ class Engine:
             self.tracker.on_acked(update_id)
 
     def _on_fatal(self, error: PollingStopped) -> None:
+        """Polling cannot go on: "failed" (not running: nothing polls), then ``on_error``;
+        ``run_forever`` wakes to stop and raise it."""
         self.error = error
+        self._set_status(Status.FAILED, only_from=_LIVE)
         self._fire("on_error", error)
         self._done.set()
+
+    def _not_running(self, doing: str) -> NotRunning:
+        """The error for a call that needs a running engine, saying why it does not run."""
+        if self.status == Status.FAILED:
+            return NotRunning(f"engine failed ({type(self.error).__name__}: {self.error}): "
+                              f"stop() it, fix the cause, start() it before {doing}")
+        return NotRunning(f"engine is {self.status}: start() it before {doing}")
 
     # -- status and hooks -------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
-        """Started and not stopping: "starting", "connected" or "retrying"."""
+        """Started, not failed, not stopping: "starting", "connected" or "retrying"."""
         return self.status in _LIVE
 
     def _set_status(self, new: Status, only_from: Collection[str] | None = None) -> bool:
@@ -581,14 +607,15 @@ class Engine:
                     return False
                 self.status = new
             self.tracker.poke()  # a feed() waiting for room re-checks that we still run
-            log.info("engine.status", status=new, previous=old)
+            log.info("engine.status", status=new.value, previous=old.value)
             self._fire("on_status", new)
         return True
 
     def _on_poll_state(self, state: str, error: BaseException | None) -> None:
         """The poller's news (or, without a poller, the end of start())."""
-        connected = state == "connected"
-        changed = self._set_status("connected" if connected else "retrying", only_from=_LIVE)
+        connected = state == Status.CONNECTED
+        changed = self._set_status(Status.CONNECTED if connected else Status.RETRYING,
+                                   only_from=_LIVE)
         if error is not None:
             self._fire("on_error", error)
         if changed and connected:
@@ -610,7 +637,7 @@ class Engine:
 
         Raises :class:`PollingStopped` after stopping if polling could not go on.
         """
-        if self.status == "stopped":
+        if self.status == Status.STOPPED:
             self.start()
         previous: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
@@ -646,7 +673,7 @@ class Engine:
         """One entry per figure of :data:`STATS`; the periodic ``engine.stats`` event logs
         the same, and the Prometheus collector exports it."""
         return read_stats(Parts(
-            status=self.status,
+            status=self.status.value,
             router=self._router_actor.stats if self._router_actor is not None else RouterStats(),
             sender=self._sender_actor.stats if self._sender_actor is not None else SenderStats(),
             poller=self._poller_actor.stats if self._poller_actor is not None else PollerStats(),
@@ -669,7 +696,7 @@ class Engine:
         """
         router = self._router_ref
         if router is None or not self.running:
-            raise NotRunning(f"engine is {self.status}: start() it before replaying")
+            raise self._not_running("replaying")
         update = self.journal.revive(update_id)
         if update is None:
             raise NoSuchDeadLetter(f"no dead letter with update_id {update_id}")

@@ -45,9 +45,10 @@ from actorbot.handlers._messages import (
     IdleCheck,
     Scheduled,
 )
+from actorbot.handlers._queries import answer_after_failure, watch_query
 from actorbot.runtime import RuntimeActor, unbind
 from actorbot.seeds import BusinessChat
-from actorbot.sending import CallResult, ChatSender, SenderHandle
+from actorbot.sending import AnswerWatch, CallResult, ChatSender, SenderHandle
 
 if TYPE_CHECKING:
     from actorbot.handlers._state import Persisted
@@ -210,6 +211,10 @@ class Handler(RuntimeActor):
     inline query is not worth this handler's state, and retrying one is pointless. Every
     other failure follows the route's :class:`FailurePolicy`."""
 
+    callback_failure_text: str | None = None
+    """Shown to the user when ``on_callback_query`` raised (a tolerated failure): the query
+    is answered with it, unless the hook answered it itself; None: answered without text."""
+
     _persisted: ClassVar[Persisted | None] = None  # set by a State declaration (_state.py)
 
     def __init__(self, context: HandlerContext) -> None:
@@ -309,13 +314,14 @@ class Handler(RuntimeActor):
         inner = update if kind == updates.UNKNOWN else update[kind]
         if kind not in self.tolerated_failures:
             return self._awaitable(hook(inner), name)
+        watch = watch_query(kind, inner)
         try:
             result = self._awaitable(hook(inner), name)
         except Exception as exc:  # noqa: BLE001 - see tolerated_failures
-            self._hook_failed(kind, update, exc)
+            self._hook_failed(kind, update, exc, watch)
             return self._awaitable(None, name)
         if result is not _DONE and self._is_async and inspect.isawaitable(result):
-            return self._tolerating(result, kind, update)
+            return self._tolerating(result, kind, update, watch)
         return result
 
     def on_idle(self) -> bool | Awaitable[bool]:
@@ -396,19 +402,24 @@ class Handler(RuntimeActor):
             f"{unbind(type(self)).__name__}.{hook} returned {type(result).__name__} from a "
             f"plain def, and this handler runs on a thread: make the hook async def")
 
-    async def _tolerating(self, awaitable: Any, kind: str, update: Any) -> Any:
+    async def _tolerating(
+        self, awaitable: Any, kind: str, update: Any, watch: AnswerWatch | None
+    ) -> Any:
         try:
             return await awaitable
         except Exception as exc:  # noqa: BLE001 - see tolerated_failures
-            self._hook_failed(kind, update, exc)
+            self._hook_failed(kind, update, exc, watch)
             return None
 
-    def _hook_failed(self, kind: str, update: Any, exc: Exception) -> None:
+    def _hook_failed(
+        self, kind: str, update: Any, exc: Exception, watch: AnswerWatch | None
+    ) -> None:
         self.context.services.tracker.note_hook_failure()
         log.error("handler.hook_failed", route=self.context.route, seed=repr(self.seed),
                   handler=type(self).__name__, update_type=kind,
                   update_id=update.get("update_id"), error=f"{type(exc).__name__}: {exc}",
                   exc_info=exc)
+        answer_after_failure(self, watch)
 
     async def _deliver(self, delivery: Deliver) -> None:
         state = self._state

@@ -121,7 +121,8 @@ class StateBook:
         self._cond = threading.Condition(self._lock)
         self._busy = False
         self._closing = False
-        self.stats = {"staged": 0, "committed": 0, "write_failures": 0}
+        self.stats = {"staged": 0, "committed": 0, "write_failures": 0, "held": 0}
+        """``held``: acks that had to wait for an earlier update of the same key."""
 
     @property
     def exactly_once(self) -> bool:
@@ -222,7 +223,10 @@ class StateBook:
             group = self._groups.pop(update_id, None)
             if group is not None:
                 group.acked = True
-                self._dispatch(*self._release([e.key for e in group.entries]))
+                ids, entries = self._release([e.key for e in group.entries])
+                if update_id not in ids:
+                    self.stats["held"] += 1
+                self._dispatch(ids, entries)
                 return
         self.journal.ack(update_id)  # it changed no state
 

@@ -3,7 +3,8 @@
 Run by the harness as ``python actorbot_counter.py RUNTIME [JOURNAL] TOKEN BASE_URL``
 (JOURNAL: ``memory``, the default, or a SQLite file path, optionally ``path?FULL``;
 RUNTIME ``pool@telegram`` keeps Telegram's default limits instead of none; RUNTIME
-``async``: the same counter with ``async def`` hooks that await each reply); prints
+``async``: the same counter with ``async def`` hooks that await each reply;
+``async-nowait``: async hooks that queue each reply without awaiting it); prints
 ``ready <cpu seconds>`` once polling, then runs until SIGTERM.
 """
 
@@ -40,12 +41,26 @@ class AsyncMessageCounter(ChatHandler):
         await self.sender.send_message(str(self.count))
 
 
+class AsyncNoWaitCounter(ChatHandler):
+    """Async hooks that queue each reply like the sync counter, without awaiting it."""
+
+    async def on_open(self, update: Any) -> None:
+        self.count = 0
+
+    async def on_chat_message(self, msg: dict[str, Any]) -> None:
+        self.count += 1
+        self.sender.send_message(str(self.count))
+
+
+ASYNC = {"async": AsyncMessageCounter, "async-nowait": AsyncNoWaitCounter}
+
+
 def main() -> None:
     runtime, *rest = sys.argv[1:]
     runtime, _, limits = runtime.partition("@")
     handler: type[ChatHandler] = MessageCounter
-    if runtime == "async":
-        runtime, handler = "pool", AsyncMessageCounter
+    if runtime in ASYNC:
+        runtime, handler = "pool", ASYNC[runtime]
     where, token, base_url = rest if len(rest) == 3 else ["memory", *rest]
     journal: Journal = MemoryJournal()
     if where != "memory":

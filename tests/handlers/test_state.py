@@ -14,7 +14,7 @@ import pytest
 import redis
 from structlog.testing import capture_logs
 
-from actorbot import ChatHandler, Route, per_chat_id
+from actorbot import ChatHandler, Route, per_chat_id, per_from_id
 from actorbot.engine import Engine
 from actorbot.errors import ConfigError
 from actorbot.handlers import Handler, State, declared_state
@@ -51,7 +51,9 @@ def msg(chat: int, update_id: int, text: str = "hi") -> dict[str, Any]:
 
 
 @pytest.fixture
-def engines(tg: FakeBotApi) -> Iterator[list[Engine]]:
+def engines(tg: FakeBotApi, no_thread_left: None) -> Iterator[list[Engine]]:
+    """Engines a test started, stopped after it; no thread (the state writer's
+    included) may outlive them."""
     made: list[Engine] = []
     yield made
     for engine in made:
@@ -353,6 +355,11 @@ def test_bad_declarations_are_config_errors() -> None:
     with pytest.raises(ConfigError):
         Engine("1:x", [Route(per_chat_id(), Counter)], intake=None,
                state=42)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="distinct names"):
+        Engine("1:x", [Route(per_chat_id(), Counter), Route(per_from_id(), Counter)],
+               intake=None)
+    Engine("1:x", [Route(per_chat_id(), Counter),
+                   Route(per_from_id(), Counter, name="per user")], intake=None)
 
 
 def test_an_unreachable_store_fails_the_update_rather_than_start_afresh(
@@ -394,3 +401,24 @@ def test_an_async_handler_keeps_its_state_too(tg: FakeBotApi, engines: list[Engi
     saved = store.load("AsyncCounter", "1")
     assert saved is not None
     assert saved.data == b'{"n":1003}'
+
+
+def test_an_update_reaching_two_routes_saves_a_row_per_route(
+    tg: FakeBotApi, engines: list[Engine], tmp_path: Path
+) -> None:
+    db = tmp_path / "bot.db"
+    routes = [Route(per_chat_id(), Counter, on_failure=FailurePolicy(retries=0)),
+              Route(per_from_id(), Counter, name="per user")]
+    engine = make_engine(tg, routes, intake=None, journal=db, state=db)
+    engines.append(engine)
+    engine.start()
+    group = -500
+    engine.feed([{"update_id": i, "message": {
+        "message_id": i, "date": 0, "text": "hi", "chat": {"id": group, "type": "group"},
+        "from": {"id": user, "is_bot": False, "first_name": "u"}}}
+        for i, user in enumerate([7, 8, 7], start=1)])
+    settle(engine)
+    assert engine.stop(10)
+    saved = {(r.route, r.seed): r.data for r in SqliteStore(db).records()}
+    assert saved == {("Counter", "-500"): b'{"n":3}', ("per user", "7"): b'{"n":2}',
+                     ("per user", "8"): b'{"n":1}'}

@@ -93,6 +93,7 @@ def test_a_later_update_acked_first_waits_for_the_earlier_one(
     book.stage("r", 1, b"after-2", 1, 2)
     book.ack(2)  # its calls resolved first
     assert journal.acked == []
+    assert book.stats["held"] == 1
     assert data(book, "r", 1) is None, "state-after-2 must not commit while 1 may replay"
     loaded = book.load("r", 1)
     assert loaded is not None
