@@ -3,6 +3,7 @@ rate budget against the fake's strict flood control, routes refused."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -17,6 +18,9 @@ from tests.bots.cluster_bot import Counter, Echo
 from tests.helpers import eventually
 
 FAST = Cluster(partitions=2, lease_ttl=1.5, block=0.1)
+SLOW = Cluster(partitions=2, lease_ttl=6.0, block=0.1)
+"""Leases far longer than a keeper's tick (2 s): a hand-over faster than that waited for
+no expiry."""
 
 
 def make_worker(tg: FakeBotApi, url: str, cluster: Cluster = FAST, handler: Any = Counter,
@@ -40,23 +44,25 @@ def chat_in(cluster: Cluster, partition: int) -> int:
 def test_state_follows_the_chat_to_another_worker_and_back(
     tg: FakeBotApi, redis_url: str, no_thread_left: None
 ) -> None:
-    chat = chat_in(FAST, 1)  # the partition a second worker gets (the highest goes)
-    intake = make_intake(tg, redis_url).start()
-    first = make_worker(tg, redis_url).start()
+    chat = chat_in(SLOW, 1)  # the partition a second worker gets (the highest goes)
+    intake = make_intake(tg, redis_url, SLOW).start()
+    first = make_worker(tg, redis_url, SLOW).start()
     try:
         eventually(lambda: first.partitions == [0, 1], 10, "the first worker holds all")
         for i in range(3):
             tg.inject_message(chat, f"a{i}")
         eventually(lambda: len(tg.sent_texts(chat)) == 3, 10, "3 answers")
-        second = make_worker(tg, redis_url).start()
+        second = make_worker(tg, redis_url, SLOW).start()
         eventually(lambda: second.partitions == [1] and first.partitions == [0], 10,
                    "partition 1 handed over")
         for i in range(3):
             tg.inject_message(chat, f"b{i}")
         eventually(lambda: len(tg.sent_texts(chat)) == 6, 10, "6 answers")
         assert second.stats()["cluster_fed"] == 3
+        stopping = time.monotonic()
         second.stop()  # graceful: hands partition 1 back at once, no lease expiry
         eventually(lambda: first.partitions == [0, 1], 10, "partition 1 back")
+        assert time.monotonic() - stopping < SLOW.lease_ttl  # did not wait for expiry
         for i in range(3):
             tg.inject_message(chat, f"c{i}")
         eventually(lambda: len(tg.sent_texts(chat)) == 9, 10, "9 answers")
