@@ -32,6 +32,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from types import FrameType
 from typing import Any, Final, Self
@@ -154,8 +155,15 @@ class Worker:
         self._reading: frozenset[int] = frozenset()
         """Partitions of the XREADGROUP under way: none is handed over meanwhile."""
         self._outstanding: dict[int, int] = {}
-        self._seeds: dict[int, set[tuple[int, Any]]] = {}
-        """Per partition, the (route index, seed) keys its updates reached here."""
+        self._seeds: OrderedDict[tuple[int, Any], tuple[int, float]] = OrderedDict()
+        """(route index, seed) -> (partition, last seen), least recently seen first, for
+        seeds whose handler idles out; forgotten well after their handler passivated."""
+        self._lasting: dict[tuple[int, Any], int] = {}
+        """The same for routes without an idle timeout (their handlers live on)."""
+        idles = [r.idle_timeout for r in checked]
+        self._forget_after = (2 * max(t for t in idles if t is not None) + 1.0
+                              if any(t is not None for t in idles) else math.inf)
+        self._lasts = [r.idle_timeout is None for r in checked]
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._signalled = threading.Event()
@@ -351,11 +359,22 @@ class Worker:
             with self._lock:
                 self._outstanding[partition] -= len(taken)
             return 0
+        self._note_seeds(partition, updates)
+        return len(updates)
+
+    def _note_seeds(self, partition: int, updates: list[Any]) -> None:
+        """Remember which handlers these updates reached, for :meth:`_evict`."""
         keys = self._seeds_of(updates)
+        now = time.monotonic()
         with self._lock:
             self.stats_.fed += len(updates)
-            self._seeds.setdefault(partition, set()).update(keys)
-        return len(updates)
+            seeds, lasting = self._seeds, self._lasting
+            for key in keys:
+                if self._lasts[key[0]]:
+                    lasting[key] = partition
+                else:
+                    seeds[key] = (partition, now)
+                    seeds.move_to_end(key)
 
     def _seeds_of(self, updates: list[Any]) -> set[tuple[int, Any]]:
         keys: set[tuple[int, Any]] = set()
@@ -373,8 +392,24 @@ class Worker:
         """Close the handlers of a partition that left: one that stayed alive here would
         hold stale state if the partition came back."""
         with self._lock:
-            keys = self._seeds.pop(partition, set())
+            keys = [k for k, (p, _) in self._seeds.items() if p == partition]
+            keys += [k for k, p in self._lasting.items() if p == partition]
+            for key in keys:
+                self._seeds.pop(key, None)
+                self._lasting.pop(key, None)
         self.engine.evict(keys, PartitionMoved(f"partition {partition} moved"))
+
+    def _forget_seeds(self) -> None:
+        """Drop seeds not seen for twice the longest idle timeout: their handlers are gone
+        (memory stays proportional to live handlers, not to every chat ever seen)."""
+        horizon = time.monotonic() - self._forget_after
+        with self._lock:
+            seeds = self._seeds
+            while seeds:
+                key, (_, seen) = next(iter(seeds.items()))
+                if seen >= horizon:
+                    break
+                del seeds[key]
 
     # -- the keeper -------------------------------------------------------------------------
 
@@ -505,6 +540,7 @@ class Worker:
             self._release(partition)
         self._acquire(share)
         self._observe()
+        self._forget_seeds()
 
     def _lost(self, partition: int) -> None:
         with self._lock:
