@@ -19,7 +19,14 @@ from actorbot.cli._run import TOKEN_ENV, fail
 from actorbot.cli._target import AUTO, ROUTES, TargetError, load, routes_for
 from actorbot.cluster import Cluster, Intake, Worker, serve_worker_metrics
 from actorbot.engine import Handling
-from actorbot.errors import ConfigError, LoggedOut, NotFound, PollingStopped, Unauthorized
+from actorbot.errors import (
+    ConfigError,
+    LoggedOut,
+    NotFound,
+    PollingStopped,
+    TelegramError,
+    Unauthorized,
+)
 from actorbot.intake import Polling
 from actorbot.monitoring import configure_logging
 from actorbot.sending import RateLimits, Sending
@@ -124,6 +131,14 @@ def cluster_command(args: argparse.Namespace, environ: Mapping[str, str] = os.en
         return fail(err, ExitCode.IMPORT_ERROR, str(exc))
     except (ConfigError, ValueError, ImportError) as exc:
         return fail(err, ExitCode.USAGE, str(exc))
+    try:
+        worker.engine.client.get_me()  # fail fast on a refused token: nothing else would
+    except (Unauthorized, NotFound, LoggedOut) as exc:
+        worker.stop()
+        return fail(err, ExitCode.BAD_TOKEN, f"the Bot API at {args.api_url} refused the "
+                                             f"token in {args.token_env} ({exc.description})")
+    except TelegramError:
+        pass  # the network: the sender retries
     metrics = None
     if args.metrics_port is not None:
         try:

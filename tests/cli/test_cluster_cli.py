@@ -11,6 +11,7 @@ import pytest
 
 from actorbot.cli import ExitCode, build_parser
 from actorbot.cli._cluster import cluster_command
+from actorbot.testing import FakeBotApi
 from tests.helpers import logging_restored
 
 URL = "redis://127.0.0.1:1/0"  # never reached: each case fails before connecting
@@ -56,3 +57,11 @@ def test_an_unknown_target(restored: None) -> None:
 def test_redis_is_required() -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["worker", "tests.bots.cluster_bot:Echo"])
+
+
+def test_a_worker_with_a_refused_token_stops_at_once(restored: None, tg: FakeBotApi) -> None:
+    code, err = run("worker", "tests.bots.cluster_bot:Echo", "--redis", URL,
+                    "--api-url", tg.base_url, env={"TELEGRAM_BOT_TOKEN": "999:wrong"})
+    assert code == ExitCode.BAD_TOKEN
+    assert "refused the token in TELEGRAM_BOT_TOKEN" in err
+    assert "999:wrong" not in err
