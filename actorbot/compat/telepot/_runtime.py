@@ -26,7 +26,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar
 
 import pykka
 import structlog
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from actorbot.sending import SenderHandle
 
 log = structlog.get_logger("actorbot.compat.telepot")
+T = TypeVar("T")
 
 MESSAGE_KEYS: Final = ("message", "edited_message", "channel_post", "edited_channel_post",
                        "callback_query", "inline_query", "chosen_inline_result",
@@ -199,18 +200,26 @@ class _DelegateShell(_Shell):
             self._delegate = None
             self.close()  # the next message gets a new shell, and a new delegate
 
-    def _start(self, msg: Any) -> _Run | None:
-        feed = Feed()
+    def produce(self, msg: Any, feed: Any, view: type[DelegateBot], make: Callable[[Any], T],
+                ) -> T | None:
+        """``make(delegator((bot view, msg, seed)))``; None (and close) if either failed."""
         ref = self.actor_ref
         scheduler = EventScheduler(self.context.clock, lambda data: _tell(ref, _Event(data)))
-        view = DelegateBot(self.loop.bot, feed, scheduler)
         try:
-            delegate = type(self).delegator((view, msg, self.seed))
-            run = _Run(delegate, feed, type(self).label)
+            return make(type(self).delegator((view(self.loop.bot, feed, scheduler), msg,
+                                              self.seed)))
         except Exception as exc:  # telepot printed it and went on
             log.error("telepot.delegate_failed", route=self.context.route, seed=repr(self.seed),
                       stage="create", error=f"{type(exc).__name__}: {exc}", exc_info=exc)
             self.close()
+            return None
+
+    def _start(self, msg: Any) -> _Run | None:
+        feed = Feed()
+        ref = self.actor_ref
+        run = self.produce(msg, feed, DelegateBot,
+                           lambda delegate: _Run(delegate, feed, type(self).label))
+        if run is None:
             return None
         run.start(lambda: _tell(ref, _RunEnded(run)))
         if not run.foreign:  # one we cannot hear may never wait: see _hand

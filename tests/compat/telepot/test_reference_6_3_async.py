@@ -10,36 +10,27 @@ thread (``messageLoop()`` returns), then ``loop.stop()``. Every wait has a deadl
 from __future__ import annotations
 
 import asyncio
-import sys
-import threading
 from typing import Any
 
 import pytest
 
 from actorbot.testing import FakeBotApi
 from tests.compat.telepot import reference_6_3_async as ref
-from tests.compat.telepot.test_reference_6_3 import TOKEN, execute, sent
+from tests.compat.telepot.test_reference_6_3 import TOKEN, Program, sent
 from tests.helpers import eventually
 
 
-class AsyncProgram:
+class AsyncProgram(Program):
     """A 6.3 asyncio program on a thread with its own event loop (as the main thread has)."""
 
     def __init__(self, source: str, monkeypatch: pytest.MonkeyPatch, *argv: str) -> None:
-        monkeypatch.setattr(sys, "argv", ["program.py", TOKEN, *argv])
-        self.printed: list[str] = []
-        self.namespace: dict[str, Any] = {"__name__": "__main__"}
-        self.error: BaseException | None = None
         self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, args=(source,), name="telepot-program")
-        self._thread.start()
+        super().__init__(source, monkeypatch, *argv)
 
     def _run(self, source: str) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            execute(source, self.namespace, self.printed)  # returns once the loop is stopped
-        except BaseException as exc:  # noqa: BLE001 - reported by stop()
-            self.error = exc
+            super()._run(source)  # returns once the loop is stopped
         finally:  # what asyncio.run() does at the end
             loop = self.loop
             tasks = asyncio.all_tasks(loop)
@@ -50,32 +41,20 @@ class AsyncProgram:
             asyncio.set_event_loop(None)
             loop.close()
 
-    def output(self, lines: int) -> list[str]:
-        """The program's first ``lines`` printed lines, once it has printed them."""
-        eventually(lambda: len(self.printed) >= lines, 10, f"{lines} lines printed")
-        return self.printed[:lines]
-
     @property
     def bot(self) -> Any:
         """The program's bot, once its message loop has started."""
-        def started() -> bool:
-            engine = getattr(self.namespace.get("bot"), "engine", None)
-            return engine is not None and engine.status != "starting"
-
-        eventually(started, 10, "the program's message loop")
+        eventually(lambda: getattr(self.namespace.get("bot"), "running", False), 10,
+                   "the program's message loop")
         return self.namespace["bot"]
 
     def call(self, fn: Any, *args: Any) -> None:
         """Run ``fn(*args)`` on the program's loop."""
         self.loop.call_soon_threadsafe(fn, *args)
 
-    def stop(self) -> None:
-        """Stop the bot (the graceful end of Ctrl-C) and the loop; wait for the program."""
-        assert self.bot.stop()
+    def bot_stopped(self) -> None:
+        """``messageLoop()`` has returned: stop ``loop.run_forever()``."""
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-        assert not self._thread.is_alive()
-        assert self.error is None, repr(self.error)
 
 
 def test_async_skeleton_with_a_handle_coroutine_method(
@@ -92,7 +71,7 @@ def test_async_skeleton_with_a_handle_coroutine_method(
     finally:
         program.stop()
     assert out == ["Listening ...", "text private 5", "photo private 5"]  # in order
-    assert program.bot.engine.status == "stopped"
+    assert program.namespace["bot"].engine.status == "stopped"
 
 
 def test_async_skeleton_with_a_global_coroutine_handler(

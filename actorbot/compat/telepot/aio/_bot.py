@@ -56,6 +56,12 @@ class Bot(BotBase):
         return None if self._loop is None else self._loop.engine
 
     @property
+    def running(self) -> bool:
+        """Whether ``messageLoop()`` has started the engine, and it is not stopping."""
+        runner = self._runner
+        return runner is not None and runner.up
+
+    @property
     def _runner(self) -> AioLoop | None:
         loop = self._loop
         return loop if isinstance(loop, AioLoop) else None
@@ -125,9 +131,10 @@ class Bot(BotBase):
         await runner.start_async(source=source, orderer=orderer)
         try:
             await runner.ended()
-        finally:  # cancelled (the program is ending): stop gracefully all the same
+        finally:  # cancelled (the program is ending): stop gracefully all the same, the
+            # loop running until the stop is done (asyncio.run() awaits cancelled tasks)
             if runner.engine.status != "stopped":
-                await asyncio.shield(runner.stop_async())
+                await runner.stop_async()
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop the message loop gracefully from another thread (actorbot's addition);
@@ -175,7 +182,7 @@ class DelegatorBot(SpeakerBot):
         runs (e.g. with a ``source`` queue); it gets a negative ``update_id``."""
         key = update_key(msg)
         runner = self._runner
-        if runner is None or not runner.engine.running:
+        if runner is None or not runner.up:
             raise StateError("handle() needs the message loop running: await "
                              "bot.messageLoop(source=queue) in a task first")
         runner.feed({"update_id": next(self._synthetic_ids), key: msg})

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,6 @@ from actorbot.compat.telepot._runtime import (
     dictify,
     message_of,
 )
-from actorbot.compat.telepot._schedule import EventScheduler
 from actorbot.compat.telepot.aio._listen import AioFeed, Listener, Outcome
 from actorbot.compat.telepot.exception import StopListening, WaitTooLong
 from actorbot.errors import StateError
@@ -181,19 +181,13 @@ class _AioDelegateShell(_DelegateShell):
     async def _begin(self, msg: Any) -> _Task | None:
         feed = AioFeed()
         ref = self.actor_ref
-        scheduler = EventScheduler(self.context.clock, lambda data: _tell(ref, _Event(data)))
-        view = AioDelegateBot(self.loop.bot, feed, scheduler)
         label = type(self).label
-        try:
-            task = asyncio.ensure_future(type(self).delegator((view, msg, self.seed)))
-        except Exception as exc:  # telepot printed it and went on
-            log.error("telepot.delegate_failed", route=self.context.route, seed=repr(self.seed),
-                      stage="create", error=f"{type(exc).__name__}: {exc}", exc_info=exc)
-            self.close()
+        run = self.produce(msg, feed, AioDelegateBot,
+                           lambda made: _Task(asyncio.ensure_future(made), feed, label))
+        if run is None:
             return None
-        run = _Task(task, feed, label)
-        task.add_done_callback(run.ended)
-        task.add_done_callback(lambda _t: _tell(ref, _TaskEnded(run)))
+        run.task.add_done_callback(run.ended)
+        run.task.add_done_callback(lambda _t: _tell(ref, _TaskEnded(run)))
         await feed.settle()  # the first message is handled once the delegate waits for more
         return run
 
@@ -212,17 +206,27 @@ class AioLoop(Loop):
     _ended: asyncio.Event | None = None
     _pull_task: asyncio.Task[None] | None = None
     _pull_source: asyncio.Queue[Any] | None = None
+    _up: threading.Event | None = None
 
     async def start_async(self, *, source: asyncio.Queue[Any] | None = None,
                           orderer: Any = None) -> None:
         """Start the engine on the running loop; updates come from polling or ``source``."""
         self.event_loop = asyncio.get_running_loop()
         self._ended = asyncio.Event()
-        await self.engine.start_async()
-        self.started(orderer, watch=True)
-        if source is not None:
-            self._pull_source = source
-            self._pull_task = asyncio.create_task(self._pull_async(source, orderer))
+        self._up = threading.Event()
+        try:
+            await self.engine.start_async()
+            self.started(orderer, watch=True)
+            if source is not None:
+                self._pull_source = source
+                self._pull_task = asyncio.create_task(self._pull_async(source, orderer))
+        finally:
+            self._up.set()  # a stop from another thread waits for this
+
+    @property
+    def up(self) -> bool:
+        """Started (``start_async`` has returned) and not stopping."""
+        return self._up is not None and self._up.is_set() and self.engine.running
 
     async def _pull_async(self, source: asyncio.Queue[Any], orderer: Any) -> None:
         while (item := await source.get()) is not _STOP:
@@ -249,6 +253,8 @@ class AioLoop(Loop):
         if self.on_event_loop():
             raise StateError("bot.stop() on the event loop would block it: "
                              "use 'await bot.stop_async()'")
+        if self._up is not None:
+            self._up.wait(timeout)  # a start under way ends first: its source is drained too
         loop, task, source = self.event_loop, self._pull_task, self._pull_source
         if loop is not None and task is not None and source is not None:
             # what the source already holds is handled before the engine stops
