@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -343,3 +346,16 @@ def test_threaded_listener_made_after_the_loop_started_hears_messages(
         assert listener.wait()["text"] == "x"
     finally:
         assert bot.stop()
+
+
+def test_countera_example_counts_per_chat_and_starts_over_after_the_timeout() -> None:
+    example = Path(__file__).resolve().parents[3] / "examples" / "telepot_countera.py"
+    result = subprocess.run([sys.executable, str(example)], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "chat 1001: bot answered ['1', '2', '3', '1']" in out
+    assert "chat 1002: bot answered ['1']" in out
+    assert "idle for 0.3 s: 2 delegates closed" in out
+    assert "stopped cleanly: True" in out
+    assert "TEST-token" not in out + result.stderr
