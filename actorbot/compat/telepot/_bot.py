@@ -81,6 +81,12 @@ class BotBase:
     def _method(self, name: str) -> Callable[..., Any]:
         raise NotImplementedError
 
+    @staticmethod
+    def _bind(name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+              ) -> tuple[str, dict[str, Any]]:
+        """The Bot API method and parameters of telepot's ``name(*args, **kwargs)``."""
+        return _calls.modernize(name, _calls.bind(name, args, kwargs))
+
     def _handler(self, handle: Handle) -> Callable[[Any], Any]:
         if handle is None:
             return self.handle
@@ -130,7 +136,7 @@ class Bot(BotBase):
         return method
 
     def _api(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        method, params = _calls.modernize(name, _calls.bind(name, args, kwargs))
+        method, params = self._bind(name, args, kwargs)
         return self._request(method, params)
 
     def _request(self, method: str, params: dict[str, Any]) -> Any:

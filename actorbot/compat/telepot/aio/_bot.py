@@ -13,13 +13,11 @@ import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from actorbot.compat.telepot import _calls
-from actorbot.compat.telepot._bot import BotBase, Handle, delegation, update_key
-from actorbot.compat.telepot._listen import Microphone
-from actorbot.compat.telepot._runtime import Loop, reorderer
 from actorbot.compat.telepot.aio._listen import Listener
 from actorbot.compat.telepot.aio._runtime import AioLoop
 from actorbot.compat.telepot.exception import translate
+from actorbot.compat.telepot.helper import Microphone
+from actorbot.compat.telepot.kit import BotBase, Handle, Loop, delegation, reorderer, update_key
 from actorbot.errors import StateError
 from actorbot.errors import TelegramError as _ActorbotError
 
@@ -75,7 +73,7 @@ class Bot(BotBase):
 
     def _method(self, name: str) -> Callable[..., Any]:
         async def method(*args: Any, **kwargs: Any) -> Any:
-            call, params = _calls.modernize(name, _calls.bind(name, args, kwargs))
+            call, params = self._bind(name, args, kwargs)
             return await self._request(call, params)
 
         return method

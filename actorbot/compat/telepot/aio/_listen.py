@@ -17,9 +17,10 @@ import queue
 from collections.abc import Callable
 from typing import Any, cast
 
-from actorbot.compat.telepot._listen import Listener as _ThreadListener
-from actorbot.compat.telepot._listen import Microphone, Outcome
 from actorbot.compat.telepot.exception import StopListening, WaitTooLong
+from actorbot.compat.telepot.helper import Listener as _ThreadListener
+from actorbot.compat.telepot.helper import Microphone
+from actorbot.compat.telepot.kit import Outcome
 
 _EMPTY = object()
 

@@ -29,21 +29,21 @@ from typing import Any
 
 import structlog
 
-from actorbot.compat.telepot._runtime import (
+from actorbot.compat.telepot.aio._listen import AioFeed, Listener, Outcome
+from actorbot.compat.telepot.exception import StopListening, WaitTooLong
+from actorbot.compat.telepot.kit import (
     JOIN_TIMEOUT,
+    CallbackShell,
     DelegateBot,
+    DelegateShell,
+    Event,
     Loop,
-    _CallbackShell,
-    _DelegateShell,
-    _Event,
-    _MicShell,
-    _tell,
+    MicShell,
     callback_failed,
     dictify,
     message_of,
+    tell,
 )
-from actorbot.compat.telepot.aio._listen import AioFeed, Listener, Outcome
-from actorbot.compat.telepot.exception import StopListening, WaitTooLong
 from actorbot.errors import StateError
 
 log = structlog.get_logger("actorbot.compat.telepot")
@@ -69,7 +69,7 @@ def origin(update: Any) -> Any:
     return "other"
 
 
-class _AioCallbackShell(_CallbackShell):
+class _AioCallbackShell(CallbackShell):
     """Calls the bot's handler with each message of one chat; a coroutine is awaited."""
 
     async def on_message(self, update: Any) -> None:  # type: ignore[override]
@@ -81,7 +81,7 @@ class _AioCallbackShell(_CallbackShell):
             callback_failed(update, exc)
 
 
-class _AioMicShell(_MicShell):
+class _AioMicShell(MicShell):
     """Relays every message to the bot's microphone, on the loop its queues belong to."""
 
     async def on_message(self, update: Any) -> None:  # type: ignore[override]
@@ -127,7 +127,7 @@ class _Task:
             self.task.cancel()
 
 
-class _AioDelegateShell(_DelegateShell):
+class _AioDelegateShell(DelegateShell):
     """Runs a pattern's delegates for one seed, one task at a time, and feeds them."""
 
     def on_open(self, update: Any) -> None:
@@ -141,7 +141,7 @@ class _AioDelegateShell(_DelegateShell):
         if isinstance(message, _TaskEnded):
             if message.run is self._task:
                 self._end()
-        elif isinstance(message, _Event):
+        elif isinstance(message, Event):
             await self._give(message.data, spawn=False)
 
     async def on_close(self, reason: BaseException) -> None:  # type: ignore[override]
@@ -187,7 +187,7 @@ class _AioDelegateShell(_DelegateShell):
         if run is None:
             return None
         run.task.add_done_callback(run.ended)
-        run.task.add_done_callback(lambda _t: _tell(ref, _TaskEnded(run)))
+        run.task.add_done_callback(lambda _t: tell(ref, _TaskEnded(run)))
         await feed.settle()  # the first message is handled once the delegate waits for more
         return run
 

@@ -17,7 +17,6 @@ from typing import Any
 import structlog
 
 from actorbot.compat.telepot.delegate import (
-    _Producer,
     chain,
     include_callback_query_chat_id,
     pair,
@@ -39,6 +38,7 @@ from actorbot.compat.telepot.delegate import (
     until,
 )
 from actorbot.compat.telepot.exception import StopListening, WaitTooLong
+from actorbot.compat.telepot.kit import Producer
 
 __all__ = [
     "call",
@@ -68,15 +68,15 @@ __all__ = [
 log = structlog.get_logger("actorbot.compat.telepot")
 
 
-def call(corofunc: Callable[..., Any], *args: Any, **kwargs: Any) -> _Producer:
+def call(corofunc: Callable[..., Any], *args: Any, **kwargs: Any) -> Producer:
     """A task runs ``corofunc(seed_tuple, *args, **kwargs)`` per seed."""
-    return _Producer(getattr(corofunc, "__name__", "call"),
+    return Producer(getattr(corofunc, "__name__", "call"),
                      lambda seed_tuple: corofunc(seed_tuple, *args, **kwargs))
 
 
-def create_run(cls: type[Any], *args: Any, **kwargs: Any) -> _Producer:
+def create_run(cls: type[Any], *args: Any, **kwargs: Any) -> Producer:
     """A task runs ``cls(seed_tuple, *args, **kwargs).run()`` per seed."""
-    return _Producer(cls.__name__, lambda seed_tuple: cls(seed_tuple, *args, **kwargs).run())
+    return Producer(cls.__name__, lambda seed_tuple: cls(seed_tuple, *args, **kwargs).run())
 
 
 async def _maybe(result: Any) -> Any:
@@ -112,11 +112,11 @@ async def _open_loop(j: Any, seed_tuple: tuple[Any, Any, Any]) -> None:
                   error=f"{type(exc).__name__}: {exc}", exc_info=exc)
 
 
-def create_open(cls: type[Any], *args: Any, **kwargs: Any) -> _Producer:
+def create_open(cls: type[Any], *args: Any, **kwargs: Any) -> Producer:
     """A task runs ``cls(seed_tuple, *args, **kwargs)``'s ``open``/``on_message``/``on_close``
     (``on_message`` may be a coroutine, as in telepot 6.3's asyncio counter)."""
 
     def make(seed_tuple: Any) -> Coroutine[Any, Any, None]:
         return _open_loop(cls(seed_tuple, *args, **kwargs), seed_tuple)
 
-    return _Producer(cls.__name__, make)
+    return Producer(cls.__name__, make)

@@ -17,7 +17,6 @@ from typing import Any
 
 import structlog
 
-from actorbot.compat.telepot._listen import Microphone
 from actorbot.compat.telepot.aio._listen import Listener
 from actorbot.compat.telepot.helper import (
     Administrator,
@@ -27,6 +26,7 @@ from actorbot.compat.telepot.helper import (
     Editor,
     InlineUserHandler,
     ListenerContext,
+    Microphone,
     Monitor,
     Router,
     Sender,

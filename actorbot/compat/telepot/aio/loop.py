@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from actorbot.compat.telepot._bot import Handle
     from actorbot.compat.telepot.aio._bot import Bot
+    from actorbot.compat.telepot.kit import Handle
 
 __all__ = ["MessageLoop"]
 
