@@ -93,8 +93,8 @@ class LoopRuntime:
     def in_loop_thread(self) -> bool:
         """Whether the caller runs on the loop's thread (where blocking would deadlock)."""
         loop = self._loop
-        if loop is None:
-            return False
+        if loop is None or not loop.is_running():
+            return False  # a stopped loop runs no hook: blocking on its thread is fine
         if self._thread_id is not None:
             return threading.get_ident() == self._thread_id
         with contextlib.suppress(RuntimeError):

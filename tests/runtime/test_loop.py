@@ -160,3 +160,18 @@ def test_a_stopped_actor_on_the_loop_refuses_asks(runtime: LoopRuntime) -> None:
     ref.stop()
     with pytest.raises(pykka.ActorDeadError):
         ref.ask(1, timeout=10)
+
+
+def test_its_thread_is_not_the_loops_once_the_loop_stopped() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        rt = LoopRuntime(loop).start()
+
+        async def inside() -> bool:
+            return rt.in_loop_thread()
+
+        assert loop.run_until_complete(inside())
+        assert not rt.in_loop_thread()  # same thread, loop not running: stop() may block
+        assert rt.shutdown(1)
+    finally:
+        loop.close()

@@ -11,7 +11,9 @@ close is not an error.
 
 Submodules, as in telepot: ``helper``, ``delegate``, ``namedtuple``, ``loop``,
 ``exception``, ``filtering``; ``api`` sets where bots connect (e.g. a fake Bot API in
-tests). How it runs, and why threads: see ``_runtime``.
+tests). How it runs, and why threads: see ``_runtime``. telepot 6.3's asyncio flavour
+(``telepot.async``) is :mod:`actorbot.compat.telepot.aio`, imported on its own as
+``telepot.async`` was.
 """
 
 from __future__ import annotations

@@ -31,9 +31,10 @@ from actorbot.updates import UPDATE_TYPES
 Handle = Callable[[Any], Any] | dict[Any, Any] | None
 
 
-class Bot:
-    """A telepot ``Bot``: ``Bot(token)``; ``base_url`` and engine options are actorbot's
-    additions (defaults from :func:`actorbot.compat.telepot.api.configure`)."""
+class BotBase:
+    """What the threaded and the asyncio ``Bot`` share: the client, the engine options,
+    routing by flavor, and Bot API methods made from their names (``_method`` says how
+    one is called)."""
 
     def __init__(self, token: str, *, base_url: str | None = None, **engine_options: Any):
         options = api.defaults()
@@ -42,8 +43,8 @@ class Bot:
         options.pop("base_url", None)
         self._client = Client(token, base_url=url)
         self._engine_options = options
-        self._loop: Loop | None = None
         self._router = helper.Router(_flavor, {None: self._on_flavor})
+        self._loop: Loop | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} bot_id={self._client.bot_id}>"
@@ -57,14 +58,9 @@ class Bot:
     def router(self) -> helper.Router:
         return self._router
 
-    @property
-    def loop(self) -> Loop | None:
-        """The running message loop (its ``engine`` has the stats), if any."""
-        return self._loop
-
-    def handle(self, msg: Any) -> None:
+    def handle(self, msg: Any) -> Any:
         """Route ``msg`` to ``on_chat_message``, ``on_callback_query``, ... by flavor."""
-        self._router.route(msg)
+        return self._router.route(msg)
 
     def _on_flavor(self, msg: Any) -> Any:
         kind = _flavor(msg)
@@ -75,18 +71,72 @@ class Bot:
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_") or _calls.signature(name) is None:
             raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
-
-        def method(*args: Any, **kwargs: Any) -> Any:
-            return self._api(name, args, kwargs)
-
+        method = self._method(name)
         method.__name__ = name
         return method
 
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *_calls.method_names()})
 
+    def _method(self, name: str) -> Callable[..., Any]:
+        raise NotImplementedError
+
+    @staticmethod
+    def _bind(name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+              ) -> tuple[str, dict[str, Any]]:
+        """The Bot API method and parameters of telepot's ``name(*args, **kwargs)``."""
+        return _calls.modernize(name, _calls.bind(name, args, kwargs))
+
+    def _handler(self, handle: Handle) -> Callable[[Any], Any]:
+        if handle is None:
+            return self.handle
+        if isinstance(handle, dict):
+            return helper.Router(_flavor, routing_table(handle)).route
+        return handle
+
+    # -- the message loop --------------------------------------------------------------
+
+    def _routes(self, handle: Handle) -> Callable[[Loop], list[Route]]:
+        callback = self._handler(handle)
+        return lambda loop: [loop.callback_route(callback)]
+
+    def _new_loop(self, handle: Handle, *, polling: bool = True, timeout: int = 20,
+                  allowed_updates: Any = None) -> Loop:
+        if self._loop is not None and self._loop.engine.status != "stopped":
+            raise RuntimeError("this bot's message loop is already running")
+        options = dict(self._engine_options)
+        timeout = options.pop("poll_timeout", timeout)
+        intake = Polling(timeout=timeout, allowed_updates=allowed_updates) if polling else None
+        self._loop = self._loop_class(self, self._routes(handle), intake=intake,
+                                      options=options)
+        return self._loop
+
+    _loop_class: type[Loop] = Loop
+    """What runs this bot's message loop (the asyncio flavour has its own)."""
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop the message loop gracefully (actorbot's addition); True if all was drained."""
+        loop = self._loop
+        return True if loop is None else loop.stop(timeout)
+
+
+class Bot(BotBase):
+    """A telepot ``Bot``: ``Bot(token)``; ``base_url`` and engine options are actorbot's
+    additions (defaults from :func:`actorbot.compat.telepot.api.configure`)."""
+
+    @property
+    def loop(self) -> Loop | None:
+        """The running message loop (its ``engine`` has the stats), if any."""
+        return self._loop
+
+    def _method(self, name: str) -> Callable[..., Any]:
+        def method(*args: Any, **kwargs: Any) -> Any:
+            return self._api(name, args, kwargs)
+
+        return method
+
     def _api(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        method, params = _calls.modernize(name, _calls.bind(name, args, kwargs))
+        method, params = self._bind(name, args, kwargs)
         return self._request(method, params)
 
     def _request(self, method: str, params: dict[str, Any]) -> Any:
@@ -110,27 +160,6 @@ class Bot:
     downloadFile = download_file  # noqa: N815 - telepot 8's name
 
     # -- the message loop --------------------------------------------------------------
-
-    def _handler(self, handle: Handle) -> Callable[[Any], Any]:
-        if handle is None:
-            return self.handle
-        if isinstance(handle, dict):
-            return helper.Router(_flavor, routing_table(handle)).route
-        return handle
-
-    def _routes(self, handle: Handle) -> Callable[[Loop], list[Route]]:
-        callback = self._handler(handle)
-        return lambda loop: [loop.callback_route(callback)]
-
-    def _new_loop(self, handle: Handle, *, polling: bool = True, timeout: int = 20,
-                  allowed_updates: Any = None) -> Loop:
-        if self._loop is not None and self._loop.engine.status != "stopped":
-            raise RuntimeError("this bot's message loop is already running")
-        options = dict(self._engine_options)
-        timeout = options.pop("poll_timeout", timeout)
-        intake = Polling(timeout=timeout, allowed_updates=allowed_updates) if polling else None
-        self._loop = Loop(self, self._routes(handle), intake=intake, options=options)
-        return self._loop
 
     def message_loop(  # noqa: PLR0917 - telepot's positional signature
         self, callback: Handle = None, relax: float = 0.1, timeout: int = 20,
@@ -164,10 +193,6 @@ class Bot:
     ) -> None:
         self.message_loop(callback, relax, timeout, None, source, ordered, maxhold, run_forever)
 
-    def stop(self, timeout: float = 10.0) -> bool:
-        """Stop the message loop gracefully (actorbot's addition); True if all was drained."""
-        loop = self._loop
-        return True if loop is None else loop.stop(timeout)
 
 
 class SpeakerBot(Bot):
@@ -207,10 +232,7 @@ class DelegatorBot(SpeakerBot):
         :meth:`stop`. The Update made around ``msg`` gets a negative ``update_id``, so it
         can never be taken for one of Telegram's.
         """
-        kind = _flavor(msg)
-        key = "message" if kind == _NORMAL else kind
-        if key not in UPDATE_TYPES:
-            raise BadFlavor(msg)
+        key = update_key(msg)
         with self._handle_lock:
             loop = self._loop
             if loop is None or loop.engine.status == "stopped":
@@ -220,18 +242,30 @@ class DelegatorBot(SpeakerBot):
         loop.feed(update)
 
     def _routes(self, handle: Handle) -> Callable[[Loop], list[Route]]:
-        if handle is not None:
-            return super()._routes(handle)
+        return super()._routes(handle) if handle is not None else delegation(self._patterns)
 
-        def build(loop: Loop) -> list[Route]:
-            routes: list[Route] = []
-            seen: set[str] = set()
-            for seeder, delegator in self._patterns:
-                label = str(getattr(delegator, "label", None)
-                            or getattr(delegator, "__name__", "delegate"))
-                label = label if label not in seen else f"{label}-{len(routes) + 1}"
-                seen.add(label)
-                routes.append(loop.delegate_route(seeder, delegator, label))
-            return [*routes, loop.mic_route()]
 
-        return build
+def update_key(msg: Any) -> str:
+    """The Update field a message handed to ``handle`` goes under (BadFlavor if none)."""
+    kind = _flavor(msg)
+    key = "message" if kind == _NORMAL else kind
+    if key not in UPDATE_TYPES:
+        raise BadFlavor(msg)
+    return key
+
+
+def delegation(patterns: list[tuple[Any, ...]]) -> Callable[[Loop], list[Route]]:
+    """The routes of a ``DelegatorBot``: one per pattern, and the microphone's."""
+
+    def build(loop: Loop) -> list[Route]:
+        routes: list[Route] = []
+        seen: set[str] = set()
+        for seeder, delegator in patterns:
+            label = str(getattr(delegator, "label", None)
+                        or getattr(delegator, "__name__", "delegate"))
+            label = label if label not in seen else f"{label}-{len(routes) + 1}"
+            seen.add(label)
+            routes.append(loop.delegate_route(seeder, delegator, label))
+        return [*routes, loop.mic_route()]
+
+    return build

@@ -19,6 +19,7 @@ hears every message.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 import time
@@ -163,8 +164,8 @@ class Microphone:
             queues = list(self._queues)
         for q in queues:
             try:
-                q.put_nowait(msg)
-            except queue.Full:
+                q.put_nowait(msg)  # a queue.Queue, or an asyncio.Queue for asyncio listeners
+            except (queue.Full, asyncio.QueueFull):
                 log.warning("telepot.listener_full")
 
 

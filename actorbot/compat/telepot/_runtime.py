@@ -26,7 +26,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar
 
 import pykka
 import structlog
@@ -42,10 +42,11 @@ from actorbot.routing import Route
 from actorbot.updates import update_id
 
 if TYPE_CHECKING:
-    from actorbot.compat.telepot._bot import Bot
+    from actorbot.compat.telepot._bot import BotBase
     from actorbot.sending import SenderHandle
 
 log = structlog.get_logger("actorbot.compat.telepot")
+T = TypeVar("T")
 
 MESSAGE_KEYS: Final = ("message", "edited_message", "channel_post", "edited_channel_post",
                        "callback_query", "inline_query", "chosen_inline_result",
@@ -117,12 +118,15 @@ class _CallbackShell(_Shell):
     callback: ClassVar[Callable[[Any], Any]]
 
     def on_message(self, update: Any) -> None:
-        msg = message_of(update)
         try:
-            type(self).callback(msg)
-        except Exception as exc:  # telepot printed it and went on
-            log.error("telepot.callback_failed", update_id=update.get("update_id"),
-                      error=f"{type(exc).__name__}: {exc}", exc_info=exc)
+            type(self).callback(message_of(update))
+        except Exception as exc:  # noqa: BLE001 - telepot printed it and went on
+            callback_failed(update, exc)
+
+
+def callback_failed(update: Any, exc: Exception) -> None:
+    log.error("telepot.callback_failed", update_id=update.get("update_id"),
+              error=f"{type(exc).__name__}: {exc}", exc_info=exc)
 
 
 class _MicShell(_Shell):
@@ -196,18 +200,26 @@ class _DelegateShell(_Shell):
             self._delegate = None
             self.close()  # the next message gets a new shell, and a new delegate
 
-    def _start(self, msg: Any) -> _Run | None:
-        feed = Feed()
+    def produce(self, msg: Any, feed: Any, view: type[DelegateBot], make: Callable[[Any], T],
+                ) -> T | None:
+        """``make(delegator((bot view, msg, seed)))``; None (and close) if either failed."""
         ref = self.actor_ref
         scheduler = EventScheduler(self.context.clock, lambda data: _tell(ref, _Event(data)))
-        view = DelegateBot(self.loop.bot, feed, scheduler)
         try:
-            delegate = type(self).delegator((view, msg, self.seed))
-            run = _Run(delegate, feed, type(self).label)
+            return make(type(self).delegator((view(self.loop.bot, feed, scheduler), msg,
+                                              self.seed)))
         except Exception as exc:  # telepot printed it and went on
             log.error("telepot.delegate_failed", route=self.context.route, seed=repr(self.seed),
                       stage="create", error=f"{type(exc).__name__}: {exc}", exc_info=exc)
             self.close()
+            return None
+
+    def _start(self, msg: Any) -> _Run | None:
+        feed = Feed()
+        ref = self.actor_ref
+        run = self.produce(msg, feed, DelegateBot,
+                           lambda delegate: _Run(delegate, feed, type(self).label))
+        if run is None:
             return None
         run.start(lambda: _tell(ref, _RunEnded(run)))
         if not run.foreign:  # one we cannot hear may never wait: see _hand
@@ -223,7 +235,7 @@ def _tell(ref: pykka.ActorRef[Any], message: Any) -> None:
 class DelegateBot:
     """The bot as one delegate sees it: its listeners read the delegate's feed."""
 
-    def __init__(self, bot: Bot, feed: Feed, scheduler: EventScheduler) -> None:
+    def __init__(self, bot: BotBase, feed: Any, scheduler: EventScheduler) -> None:
         self._bot = bot
         self._feed = feed
         self._scheduler = scheduler
@@ -377,9 +389,14 @@ def _shell_class(base: type[_Shell], name: str, **attrs: Any) -> type[_Shell]:
 class Loop:
     """The engine behind one bot's message loop, with what telepot's loop threads did."""
 
+    # The handler actors of its routes (the asyncio flavour has its own).
+    callback_shell: ClassVar[type[_Shell]] = _CallbackShell
+    delegate_shell: ClassVar[type[_Shell]] = _DelegateShell
+    mic_shell: ClassVar[type[_Shell]] = _MicShell
+
     def __init__(
         self,
-        bot: Bot,
+        bot: BotBase,
         routes: Callable[[Loop], list[Route]],
         *,
         intake: Polling | None,
@@ -387,7 +404,8 @@ class Loop:
     ) -> None:
         self.bot = bot
         self.sender: SenderHandle | None = None
-        self.mic: Microphone = getattr(bot, "mic", None) or Microphone()
+        mic = getattr(bot, "mic", None)  # not `or`: a mic with no listeners yet is falsy
+        self.mic: Microphone = mic if isinstance(mic, Microphone) else Microphone()
         self._shells: set[_Shell] = set()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -407,13 +425,23 @@ class Loop:
     # -- wiring ---------------------------------------------------------------------------
 
     def callback_route(self, callback: Callable[[Any], Any]) -> Route:
-        shell = _shell_class(_CallbackShell, "TelepotCallback", loop=self, callback=callback)
-        return Route(lambda u: 1 if message_of(u) is not None else None, shell,
-                     idle_timeout=None, name="telepot-callback")
+        shell = _shell_class(self.callback_shell, "TelepotCallback", loop=self,
+                             callback=callback)
+        return Route(self.callback_seed, shell, idle_timeout=self.callback_idle,
+                     name="telepot-callback")
+
+    callback_idle: ClassVar[float | None] = None
+
+    @staticmethod
+    def callback_seed(update: Any) -> Any:
+        """One seed for every message: one actor sees them all in order, as telepot's
+        collector thread did."""
+        return 1 if message_of(update) is not None else None
 
     def delegate_route(self, seeder: Callable[[Any], Any], delegator: Callable[[Any], Any],
                        label: str) -> Route:
-        shell = _shell_class(_DelegateShell, label, loop=self, delegator=delegator, label=label)
+        shell = _shell_class(self.delegate_shell, label, loop=self, delegator=delegator,
+                             label=label)
 
         def seed(update: Any) -> Any:
             msg = message_of(update)
@@ -423,7 +451,7 @@ class Loop:
 
     def mic_route(self) -> Route:
         mic = self.mic
-        shell = _shell_class(_MicShell, "TelepotMicrophone", loop=self)
+        shell = _shell_class(self.mic_shell, "TelepotMicrophone", loop=self)
         return Route(lambda u: 1 if mic and message_of(u) is not None else None, shell,
                      idle_timeout=None, name="telepot-microphone")
 
@@ -458,13 +486,17 @@ class Loop:
 
     def start(self, *, source: Any = None, orderer: Any = None, watch: bool = False) -> None:
         self.engine.start()
+        self.started(orderer, watch=watch)
+        if source is not None:
+            self._source = source
+            self._spawn(self._pull, source, orderer, name="telepot-source")
+
+    def started(self, orderer: Any, *, watch: bool) -> None:
+        """The engine runs: hand it what came before, and watch the main thread."""
         self._orderer = orderer
         early, self._early = self._early, []
         for update in early:
             self.feed(update, orderer)
-        if source is not None:
-            self._source = source
-            self._spawn(self._pull, source, orderer, name="telepot-source")
         if watch:
             self._spawn(self._watch_main, name="telepot-main-watch")
 
@@ -541,4 +573,5 @@ class Loop:
             return iter(list(self._shells))
 
 
-__all__ = ["MESSAGE_KEYS", "DelegateBot", "Loop", "dictify", "message_of", "reorderer"]
+__all__ = ["MESSAGE_KEYS", "DelegateBot", "Loop", "callback_failed", "dictify", "message_of",
+           "reorderer"]

@@ -165,8 +165,9 @@ class DefaultRouterMixin:
             return None
         return hook(msg)
 
-    def on_message(self, msg: Any) -> None:
-        self._router.route(msg)
+    def on_message(self, msg: Any) -> Any:
+        """Route ``msg``; what the hook returned (a coroutine, for an asyncio delegate)."""
+        return self._router.route(msg)
 
 
 class ListenerContext:
@@ -382,6 +383,18 @@ class InlineUserHandler(UserHandler):
         super().__init__(seed_tuple, timeout, **kwargs)
 
 
+def answer_arguments(query_id: Any, answer: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``answerInlineQuery``'s arguments for what a compute function returned: a list of
+    results, a tuple ``(results, *positional)`` or a dict of keyword arguments."""
+    if isinstance(answer, list):
+        return (query_id, answer), {}
+    if isinstance(answer, tuple):
+        return (query_id, *answer), {}
+    if isinstance(answer, dict):
+        return (query_id,), answer
+    raise ValueError("Invalid answer format")
+
+
 class Answerer:
     """Answers inline queries on a thread per query, at most one answer in the works per user.
 
@@ -449,14 +462,8 @@ class Answerer:
                     del self._latest[user]
 
     def _send(self, query_id: Any, answer: Any) -> None:
-        if isinstance(answer, list):
-            self._bot.answerInlineQuery(query_id, answer)
-        elif isinstance(answer, tuple):
-            self._bot.answerInlineQuery(query_id, *answer)
-        elif isinstance(answer, dict):
-            self._bot.answerInlineQuery(query_id, **answer)
-        else:
-            raise ValueError("Invalid answer format")
+        args, kwargs = answer_arguments(query_id, answer)
+        self._bot.answerInlineQuery(*args, **kwargs)
 
     @property
     def busy(self) -> bool:

@@ -240,8 +240,8 @@ def test_listener_options_and_capture_examples() -> None:
 class Program:
     """A program run on a thread of its own, as ``python program.py TOKEN`` would run it."""
 
-    def __init__(self, source: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(sys, "argv", ["program.py", TOKEN])
+    def __init__(self, source: str, monkeypatch: pytest.MonkeyPatch, *argv: str) -> None:
+        monkeypatch.setattr(sys, "argv", ["program.py", TOKEN, *argv])
         self.ended = threading.Event()
         clock = types.ModuleType("program_time")
         clock.sleep = self._sleep  # type: ignore[attr-defined]
@@ -264,6 +264,9 @@ class Program:
         except BaseException as exc:  # noqa: BLE001 - reported by stop()
             self.error = exc
 
+    def bot_stopped(self) -> None:
+        """What ends the program once its bot is stopped: leaving ``sleep`` (``ended``)."""
+
     def output(self, lines: int) -> list[str]:
         """The program's first ``lines`` printed lines, once it has printed them."""
         eventually(lambda: len(self.printed) >= lines, 10, f"{lines} lines printed")
@@ -279,6 +282,7 @@ class Program:
     def stop(self) -> None:
         """Stop the bot (Ctrl-C, in a terminal) and wait for the program to end."""
         assert self.bot.stop()
+        self.bot_stopped()
         self.ended.set()
         self._thread.join(10)
         assert not self._thread.is_alive()
