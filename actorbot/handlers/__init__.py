@@ -16,6 +16,7 @@ from actorbot.handlers._commands import (
 )
 from actorbot.handlers._handler import (
     HOOK_NAMES,
+    Attachment,
     ChatHandler,
     CloseReason,
     CloseRequested,
@@ -24,6 +25,7 @@ from actorbot.handlers._handler import (
     HandlerContext,
     IdleTimeout,
     Monitor,
+    Routed,
     RouteServices,
     UserHandler,
     async_hooks,
@@ -41,6 +43,7 @@ from actorbot.handlers._messages import (
 
 __all__ = [
     "HOOK_NAMES",
+    "Attachment",
     "BotCommand",
     "ChatHandler",
     "Close",
@@ -59,6 +62,7 @@ __all__ = [
     "IdleTimeout",
     "Monitor",
     "RouteServices",
+    "Routed",
     "Scheduled",
     "UserHandler",
     "async_hooks",
