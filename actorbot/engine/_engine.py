@@ -372,7 +372,7 @@ class Engine:
             return True
         ok = True
         for component in reversed(self.components):
-            budget = max(left() - _grace(left()), 0.01)
+            budget = max(left() / 2, 0.01)  # the stages need the rest
             try:
                 asyncio.run_coroutine_threadsafe(component.stop(budget), runtime.loop).result(
                     budget + 1.0)

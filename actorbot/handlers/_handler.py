@@ -136,9 +136,6 @@ class Attachment(Protocol):
     @property
     def keeps_alive(self) -> bool: ...
 
-    @property
-    def open(self) -> bool: ...
-
     def handover(self, reason: BaseException) -> None:
         """The handler holding it closes for ``reason`` (its successor takes it)."""
 
@@ -166,6 +163,12 @@ class Routed:
     @property
     def attachment(self) -> Attachment | None:
         return None
+
+    @property
+    def stale(self) -> bool:
+        """Not worth delivering to a handler its attachment is new to (a handover of a
+        client that closed meanwhile)."""
+        return False
 
     @property
     def as_update(self) -> Any:
@@ -547,7 +550,7 @@ class Handler(RuntimeActor):
         if attachment is not None:
             attached = self._attached
             if attached is None or attachment not in attached:
-                if event.detaches or not attachment.open:  # gone before it reached us
+                if event.detaches or event.stale:  # gone before it reached us
                     event.done(None)
                     return
                 if attached is None:

@@ -188,7 +188,7 @@ class Client:
             return
         self.resumed = True
         if not isinstance(reason, IdleTimeout):
-            self.app._dispatch(self, ClientConnected(self))
+            self.app._dispatch(self, ClientConnected(self, handover=True))
 
     # -- on the connection's loop ----------------------------------------------------------
 
@@ -261,8 +261,16 @@ class ClientEvent(Routed):
 class ClientConnected(ClientEvent):
     """The client logged in (or is handed to a successor): ``on_client_connected``."""
 
-    __slots__ = ()
+    __slots__ = ("handover",)
     hook: ClassVar[str] = "on_client_connected"
+
+    def __init__(self, client: Client, *, handover: bool = False) -> None:
+        super().__init__(client)
+        self.handover = handover
+
+    @property
+    def stale(self) -> bool:
+        return self.handover and not self.client.open
 
     def call(self, handler: Handler) -> Any:
         return None  # opening() said it

@@ -81,6 +81,7 @@ CLOSE_NOT_READY: Final = 1013
 """The engine is not running (an ASGI app served before or after it)."""
 
 SUBPROTOCOL: Final = "actorbot"
+_CLOSE_TIMEOUT: Final = 2.0  # seconds a peer has to answer our close frame
 _INIT_PROTOCOL: Final = "tma."
 _MAX_TYPE: Final = 64
 
@@ -197,7 +198,8 @@ class MiniApp:
             self._serve_websocket, self.host, self._port, max_size=self.max_size,
             compression=None,  # a zlib context per connection costs ~100 KiB
             select_subprotocol=_select_subprotocol, ping_interval=self.ping_interval,
-            open_timeout=self.login_timeout, logger=_ws_log, server_header=None)
+            open_timeout=self.login_timeout, close_timeout=_CLOSE_TIMEOUT, logger=_ws_log,
+            server_header=None)
         self._port = self._server.sockets[0].getsockname()[1]
         log.info("webapp.listening", host=self.host, port=self._port)
 
@@ -328,11 +330,13 @@ class MiniApp:
             if isinstance(message, str):
                 log.info("webapp.bad_frame", client=client.id, user_id=client.user_id,
                          reason=message)
-                client.close(CLOSE_BAD_FRAME, f"bad frame: {message}")
+                client.open = False
+                await transport.close(CLOSE_BAD_FRAME, f"bad frame: {message}")
                 return
             if access.is_banned(client.user_id):
                 log.info("webapp.client_banned", client=client.id, user_id=client.user_id)
-                client.close(CLOSE_BANNED, "banned")
+                client.open = False
+                await transport.close(CLOSE_BANNED, "banned")
                 return
             if not self._dispatch(client, ClientMessage(client, *message)):
                 return

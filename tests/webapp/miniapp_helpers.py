@@ -76,7 +76,10 @@ class Recorder(UserHandler):
         JOURNAL.add(self.user_id, "disconnected", client.id)
 
     def on_ask(self, message: Any) -> Any:
-        return {"state": self.state, "seen": self.seen, "asked": message}
+        if message == "fail":
+            raise ValueError("no answer")
+        return {"state": self.state, "seen": self.seen, "asked": message,
+                "clients": len(self.clients), "handler": id(self)}
 
 
 @contextlib.contextmanager
@@ -85,7 +88,8 @@ def running(
     **options: Any,
 ) -> Iterator[tuple[Engine, MiniApp]]:
     JOURNAL.events.clear()
-    engine_options = {k: options.pop(k) for k in list(options) if k in {"access", "intake"}}
+    engine_options = {k: options.pop(k) for k in list(options)
+                      if k in {"access", "intake", "clock"}}
     app = MiniApp(port=0, **options)
     engine = make_engine(tg, routes or [Route(per_from_id(), handler, name="users")],
                          components=[app], **engine_options)
@@ -115,3 +119,11 @@ async def next_frame(ws: ClientConnection, type: str) -> dict[str, Any]:
         if frame["type"] == type:
             data: dict[str, Any] = frame["data"]
             return data
+
+
+def text_update(update_id: int, user: int, text: str) -> dict[str, Any]:
+    """A private text message from ``user``, for ``engine.feed`` (tests without polling)."""
+    return {"update_id": update_id, "message": {
+        "message_id": update_id, "date": 0, "text": text,
+        "chat": {"id": user, "type": "private"},
+        "from": {"id": user, "is_bot": False, "first_name": "U"}}}
