@@ -78,3 +78,13 @@ def test_webhook_bot_mounted_in_a_wsgi_site() -> None:
             "updates left on the server: 0") in out
     assert "demo-secret" not in out + result.stderr
     assert "TEST-token" not in out + result.stderr
+
+
+def test_mini_app_page_and_chat_share_one_actor() -> None:
+    result = run("mini_app/mini_app_bot.py")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "page : saw [0, 1, 2, 2], last {'counter': 2, 'note': 'from the page'}" in out
+    assert "chat : bot answered [\"counter: 2, note: 'from the page'\"]" in out
+    assert "ask  : {'counter': 2, 'note': 'from the page'}" in out
+    assert "TEST-token" not in out + result.stderr

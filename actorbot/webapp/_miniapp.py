@@ -32,8 +32,12 @@ import binascii
 import concurrent.futures
 import json
 import logging
+import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from http import HTTPStatus
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs
 
@@ -54,7 +58,9 @@ from actorbot.webapp._initdata import DEFAULT_MAX_AGE, validate_init_data
 
 try:  # the miniapp extra; the ASGI app works without it
     from websockets.asyncio.server import Server, ServerConnection, serve
+    from websockets.datastructures import Headers
     from websockets.exceptions import ConnectionClosed
+    from websockets.http11 import Request, Response
     from websockets.typing import Subprotocol
 except ImportError:  # pragma: no cover - tested where websockets is installed
     serve = None  # type: ignore[assignment]
@@ -79,6 +85,11 @@ CLOSE_LOGIN_TIMEOUT: Final = 4008
 """No login frame within ``login_timeout``."""
 CLOSE_NOT_READY: Final = 1013
 """The engine is not running (an ASGI app served before or after it)."""
+
+_STATIC_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+_TYPES: Final = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                 ".css": "text/css; charset=utf-8", ".json": "application/json",
+                 ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
 
 SUBPROTOCOL: Final = "actorbot"
 _CLOSE_TIMEOUT: Final = 2.0  # seconds a peer has to answer our close frame
@@ -109,7 +120,10 @@ class MiniApp:
       client's next message;
     - ``routes``: the names of the routes clients reach (default: every route that gives
       the user a seed);
-    - ``ping_interval``: seconds between websocket pings (dead connections end).
+    - ``ping_interval``: seconds between websocket pings (dead connections end);
+    - ``static``: a directory whose files the server also serves to plain HTTP GETs
+      (``/`` is ``index.html``; no subdirectories), so one port serves the page and its
+      websocket. Telegram opens Mini Apps over HTTPS: put a TLS proxy in front.
     """
 
     name = "mini app"
@@ -126,6 +140,7 @@ class MiniApp:
         keep_alive: bool = True,
         routes: Sequence[str] | None = None,
         ping_interval: float | None = 20.0,
+        static: str | os.PathLike[str] | None = None,
     ) -> None:
         if login_timeout <= 0 or max_size < 1024 or max_queue < 1:
             raise ConfigError("login_timeout must be positive, max_size at least 1024 "
@@ -139,6 +154,9 @@ class MiniApp:
         self.keep_alive = keep_alive
         self.route_names = list(routes) if routes is not None else None
         self.ping_interval = ping_interval
+        self.static = Path(static).resolve() if static is not None else None
+        if self.static is not None and not self.static.is_dir():
+            raise ConfigError(f"static must be a directory: {self.static}")
         self._engine: Engine | None = None
         self._token = ""
         self._server: Server | None = None
@@ -199,7 +217,7 @@ class MiniApp:
             compression=None,  # a zlib context per connection costs ~100 KiB
             select_subprotocol=_select_subprotocol, ping_interval=self.ping_interval,
             open_timeout=self.login_timeout, close_timeout=_CLOSE_TIMEOUT, logger=_ws_log,
-            server_header=None)
+            server_header=None, process_request=self._http if self.static else None)
         self._port = self._server.sockets[0].getsockname()[1]
         log.info("webapp.listening", host=self.host, port=self._port)
 
@@ -228,6 +246,17 @@ class MiniApp:
         self._engine = None
 
     # -- transports ------------------------------------------------------------------------
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        """A plain GET (no websocket upgrade): a file of ``static``, or 404."""
+        if "websocket" in request.headers.get("Upgrade", "").lower():
+            return None
+        name = request.path.partition("?")[0].partition("#")[0].lstrip("/") or "index.html"
+        path = self.static / name if self.static and _STATIC_NAME.fullmatch(name) else None
+        if path is None or not path.is_file():
+            return _response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+        return _response(HTTPStatus.OK, path.read_bytes(),
+                         _TYPES.get(path.suffix, "application/octet-stream"))
 
     async def _serve_websocket(self, connection: ServerConnection) -> None:
         request = connection.request
@@ -438,6 +467,12 @@ def _offered_init_data(query: str, protocols: Sequence[str]) -> str | None:
         if values:
             return values[0]
     return None
+
+
+def _response(status: HTTPStatus, body: bytes, content_type: str) -> Response:
+    headers = Headers([("Content-Type", content_type), ("Content-Length", str(len(body))),
+                       ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")])
+    return Response(status.value, status.phrase, headers, body)
 
 
 def _select_subprotocol(
