@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from http import HTTPStatus
@@ -163,6 +164,7 @@ class MiniApp:
         self._route_indexes: list[int] = []
         self._outboxes: dict[asyncio.AbstractEventLoop, _Outbox] = {}
         self._clients: dict[int, dict[Client, concurrent.futures.Future[None]]] = {}
+        self._lock = threading.Lock()  # the ASGI app may run on another loop's thread
         self.logins = 0
         self.refused: dict[str, int] = {}
 
@@ -187,11 +189,13 @@ class MiniApp:
 
     @property
     def client_count(self) -> int:
-        return sum(len(clients) for clients in list(self._clients.values()))
+        with self._lock:
+            return sum(len(clients) for clients in self._clients.values())
 
     def clients_of(self, user_id: int) -> tuple[Client, ...]:
         """The user's open clients (from any thread: a snapshot)."""
-        return tuple(self._clients.get(user_id, ()))
+        with self._lock:
+            return tuple(self._clients.get(user_id, ()))
 
     def stats(self) -> dict[str, Any]:
         return {"clients": self.client_count, "users": len(self._clients),
@@ -227,11 +231,11 @@ class MiniApp:
         server, self._server = self._server, None
         if server is not None:
             server.close(close_connections=False)  # stop accepting; ours close below
-        sessions = [ended for clients in list(self._clients.values())
-                    for ended in list(clients.values())]
-        for clients in list(self._clients.values()):
-            for client in list(clients):
-                client.close(1001, "server stopping")
+        with self._lock:
+            open_now = [item for clients in self._clients.values() for item in clients.items()]
+        for client, _ in open_now:
+            client.close(1001, "server stopping")
+        sessions = [ended for _, ended in open_now]
         if sessions:
             waiting = [asyncio.wrap_future(ended) for ended in sessions]
             _, pending = await asyncio.wait(waiting, timeout=timeout)
@@ -330,8 +334,9 @@ class MiniApp:
         client = Client(self, transport, outbox, init_data=data, user_id=user_id,
                         targets=targets, probe=probe)
         ended: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._clients.setdefault(user_id, {})[client] = ended
-        self.logins += 1
+        with self._lock:
+            self._clients.setdefault(user_id, {})[client] = ended
+            self.logins += 1
         log.debug("webapp.client_connected", client=client.id, user_id=user_id)
         try:
             client.send("welcome", {"user": data.user})
@@ -340,11 +345,12 @@ class MiniApp:
             await self._read(transport, client, engine)
         finally:
             client.open = False
-            clients = self._clients.get(user_id)
-            if clients is not None:
-                clients.pop(client, None)
-                if not clients:
-                    del self._clients[user_id]
+            with self._lock:
+                clients = self._clients.get(user_id)
+                if clients is not None:
+                    clients.pop(client, None)
+                    if not clients:
+                        del self._clients[user_id]
             self._dispatch(client, ClientDisconnected(client))
             log.debug("webapp.client_disconnected", client=client.id, user_id=user_id)
             ended.set_result(None)

@@ -454,3 +454,53 @@ def test_the_asgi_app_serves_the_same_protocol(tg: FakeBotApi) -> None:
         assert [f["type"] for f in frames] == ["welcome", "answer"]
         assert frames[1]["data"]["data"] == 1
         JOURNAL.wait(lambda ev: ev.get(42, [])[-1][0] == "disconnected")
+
+
+# -- async hooks, slow clients ----------------------------------------------------------------
+
+
+def test_async_client_hooks_run_on_the_loop_and_answer_in_order(tg: FakeBotApi) -> None:
+    class AsyncProfile(UserHandler):
+        def on_open(self, update: Any) -> None:
+            self.seen = 0
+
+        async def on_client_connected(self, client: Any) -> None:
+            await asyncio.sleep(0)
+            client.send("hello", self.seen)
+
+        async def on_client_message(self, client: Any, type: str, data: Any) -> None:
+            self.seen += 1
+            await asyncio.sleep(0.001 * (data % 3))  # suspends: the next waits its turn
+            client.send("answer", {"data": data, "seen": self.seen})
+
+        async def on_ask(self, message: Any) -> Any:
+            await asyncio.sleep(0)
+            return self.seen
+
+    with running(tg, AsyncProfile) as (engine, app):
+        async def main() -> None:
+            ws = await login(app, tg, 42)
+            assert await next_frame(ws, "hello") == 0
+            for i in range(30):
+                await ws.send(json.dumps({"type": "n", "data": i}))
+            answers = [await next_frame(ws, "answer") for _ in range(30)]
+            assert answers == [{"data": i, "seen": i + 1} for i in range(30)]
+            assert await engine.ask("users", 42, "seen?") == 30
+            await ws.close()
+        asyncio.run(main())
+
+
+def test_a_client_that_does_not_read_is_closed_not_buffered_forever(tg: FakeBotApi) -> None:
+    class Flood(UserHandler):
+        def on_client_message(self, client: Any, type: str, data: Any) -> None:
+            for _ in range(1000):  # 30 MB: more than any socket buffers
+                client.send("chunk", "x" * 30_000)
+
+    with running(tg, Flood, max_queue=16) as (engine, app):
+        async def main() -> tuple[Any, Any]:
+            ws = await login(app, tg, 42, max_queue=1, max_size=None)
+            await ws.send(json.dumps({"type": "flood"}))
+            return await closed_with(ws)
+        assert asyncio.run(main()) == (1008, "too many messages waiting")
+        eventually(lambda: app.client_count == 0, what="the slow client gone")
+        assert engine.stats()["failed"] == 0
