@@ -57,7 +57,17 @@ def raise_fd_limit(needed: int) -> int:
 
 
 class Echo(UserHandler):
+    """A plain handler: it runs on the handler pool's threads."""
+
     def on_client_message(self, client: Client, type: str, data: Any) -> None:
+        client.send("echo", data)
+
+
+class AsyncEcho(UserHandler):
+    """An ``async def`` hook: the handler runs on the engine's event loop, beside the
+    connections (one thread hop fewer per message)."""
+
+    async def on_client_message(self, client: Client, type: str, data: Any) -> None:
         client.send("echo", data)
 
 
@@ -68,11 +78,12 @@ def rss_bytes() -> int:
     return 0
 
 
-def bot(port: str, clients: str) -> None:
+def bot(port: str, clients: str, handler: str) -> None:
     raise_fd_limit(int(clients) + 100)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     app = MiniApp(port=int(port), ping_interval=None, max_queue=64)
-    engine = Engine(TOKEN, [Route(per_from_id(), Echo, idle_timeout=None)], intake=None,
+    engine = Engine(TOKEN, [Route(per_from_id(), AsyncEcho if handler == "async" else Echo,
+                                  idle_timeout=None)], intake=None,
                     commands=False, stats_interval=None, components=[app],
                     connection=Connection(base_url="http://127.0.0.1:9"))  # never called
     engine.start()
@@ -187,11 +198,13 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="measuring seconds")
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--handler", choices=["sync", "async"], default="sync",
+                        help="the echo hook as a plain def (pool) or an async def (loop)")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     print(f"open files: soft {soft}, hard {hard}; the children raise soft to hard")
 
-    bot_process = spawn("bot", str(args.port), str(args.clients))
+    bot_process = spawn("bot", str(args.port), str(args.clients), args.handler)
     port = expect(bot_process, "ready").split()[1]
     before = ask_stats(bot_process)
     started = time.monotonic()
@@ -220,13 +233,14 @@ def main() -> None:
            f"{rtts.get('p50_ms', 0):.2f}", f"{rtts.get('p99_ms', 0):.2f}",
            f"{rtts.get('max_ms', 0):.1f}", f"{before['threads']}/{last['threads']}",
            f"{rss_per / 1024:.1f}", f"{cpu_us:.0f}" if cpu_us else None]
-    print(table(f"Mini App clients, 1 message/s each, {args.duration:g} s measured",
+    print(table(f"Mini App clients, 1 message/s each, {args.duration:g} s measured, "
+                f"{args.handler} handler",
                 ["clients", "login s", "answers", "answers/s", "p50 ms", "p99 ms", "max ms",
                  "threads idle/loaded", "KiB RSS/conn", "bot CPU us/msg"], [row]))
-    write_results("miniapp", {"args": vars(args), "before": before, "connected": connected,
-                              "first": first, "last": last, "load": result,
-                              "login_s": login_s, "rss_per_connection": rss_per,
-                              "cpu_us_per_message": cpu_us})
+    write_results(f"miniapp-{args.handler}", {
+        "args": vars(args), "before": before, "connected": connected, "first": first,
+        "last": last, "load": result, "login_s": login_s, "rss_per_connection": rss_per,
+        "cpu_us_per_message": cpu_us})
 
 
 if __name__ == "__main__":
