@@ -270,9 +270,15 @@ class MiniApp:
                                          request.headers.get_all("Sec-WebSocket-Protocol"))
         await self.serve(_WebsocketTransport(connection), offered)
 
-    async def asgi(self, scope: AsgiScope, receive: AsgiReceive, send: AsgiSend) -> None:
-        """The endpoint as an ASGI app: ``app.mount("/ws", mini_app.asgi)`` (Starlette)
-        or ``app.add_websocket_route("/ws", mini_app.asgi)``. Needs the engine running."""
+    @property
+    def asgi(self) -> _AsgiApp:
+        """The endpoint as an ASGI app, on the ASGI server's loop: Starlette's
+        ``WebSocketRoute("/ws", mini_app.asgi)``, FastAPI's
+        ``api.add_websocket_route("/ws", mini_app.asgi)``. It refuses connections (1013,
+        an HTTP 403 to the page) while the engine is not running."""
+        return _AsgiApp(self)
+
+    async def _serve_asgi(self, scope: AsgiScope, receive: AsgiReceive, send: AsgiSend) -> None:
         if scope["type"] != "websocket":
             if scope["type"] == "http":
                 await send({"type": "http.response.start", "status": 426,
@@ -504,6 +510,19 @@ class _WebsocketTransport:
 
     async def close(self, code: int, reason: str) -> None:
         await self._connection.close(code, reason)
+
+
+class _AsgiApp:
+    """An ASGI application object (not a function: Starlette and FastAPI would take a
+    function or a bound method for an endpoint that expects their ``WebSocket``)."""
+
+    __slots__ = ("_app",)
+
+    def __init__(self, app: MiniApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: AsgiScope, receive: AsgiReceive, send: AsgiSend) -> None:
+        await self._app._serve_asgi(scope, receive, send)
 
 
 class _AsgiTransport:

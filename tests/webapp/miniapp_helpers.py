@@ -10,7 +10,9 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from actorbot import Engine, Route, UserHandler
 from actorbot.seeds import per_from_id
@@ -97,9 +99,11 @@ def running(
         yield engine, app
 
 
-async def login(app: MiniApp, tg: FakeBotApi, user: int, **kw: Any) -> ClientConnection:
-    """A connected websocket that sent a login frame for ``user`` and got the welcome."""
-    ws = await connect(app.url, **kw)
+async def login(
+    app: MiniApp | str, tg: FakeBotApi, user: int, **kw: Any
+) -> ClientConnection:
+    """A connected websocket (to ``app`` or a URL) that logged in as ``user``."""
+    ws = await connect(app if isinstance(app, str) else app.url, **kw)
     await ws.send(json.dumps({"type": "login",
                               "data": {"initData": sign_init_data(tg.token, user)}}))
     welcome = json.loads(await ws.recv())
@@ -127,3 +131,15 @@ def text_update(update_id: int, user: int, text: str) -> dict[str, Any]:
         "message_id": update_id, "date": 0, "text": text,
         "chat": {"id": user, "type": "private"},
         "from": {"id": user, "is_bot": False, "first_name": "U"}}}
+
+
+async def closed_with(ws: Any) -> tuple[int | None, str | None]:
+    """Read until the server closes; its close code and reason."""
+    with pytest.raises(ConnectionClosed):
+        await _drain(ws)
+    return ws.close_code, ws.close_reason
+
+
+async def _drain(ws: Any) -> None:
+    while True:
+        await asyncio.wait_for(ws.recv(), 20)

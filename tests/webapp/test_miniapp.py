@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
 from actorbot import AccessList, Route, UserHandler
 from actorbot.errors import ConfigError, NotRunning
@@ -34,24 +33,13 @@ from tests.webapp.miniapp_helpers import (
     JOURNAL,
     Recorder,
     ask,
+    closed_with,
     login,
     next_frame,
     running,
 )
 
 pytestmark = pytest.mark.usefixtures("no_thread_left")
-
-
-async def closed_with(ws: Any) -> tuple[int | None, str | None]:
-    """Read until the server closes; its close code and reason."""
-    with pytest.raises(ConnectionClosed):
-        await _drain(ws)
-    return ws.close_code, ws.close_reason
-
-
-async def _drain(ws: Any) -> None:
-    while True:
-        await asyncio.wait_for(ws.recv(), 20)
 
 
 async def refused(app: MiniApp, frame: str | bytes | None, **kw: Any) -> tuple[Any, Any]:
@@ -504,3 +492,45 @@ def test_a_client_that_does_not_read_is_closed_not_buffered_forever(tg: FakeBotA
         assert asyncio.run(main()) == (1008, "too many messages waiting")
         eventually(lambda: app.client_count == 0, what="the slow client gone")
         assert engine.stats()["failed"] == 0
+
+
+def test_messages_in_flight_while_a_handler_closes_reach_its_successor_once_in_order(
+    tg: FakeBotApi,
+) -> None:
+    with running(tg) as (engine, app):
+        async def main() -> None:
+            ws = await login(app, tg, 42)
+            for kind in ("close", "boom"):
+                await ws.send(json.dumps({"type": kind}))
+                for i in range(100):  # buffered while it closes, then the successor's
+                    await ws.send(json.dumps({"type": "n", "data": i}))
+                answers = [await next_frame(ws, "answer") for _ in range(100 + (kind == "close"))]
+                if kind == "close":
+                    closing = answers.pop(0)
+                    assert closing["type"] == "close"
+                assert [a["data"] for a in answers] == list(range(100))
+                assert [a["seen"] for a in answers] == list(range(1, 101))
+                assert len({a["handler"] for a in answers}) == 1
+            await ws.close()
+        asyncio.run(main())
+        JOURNAL.wait(lambda ev: ev.get(42, [])[-1][0] == "disconnected")
+        events = JOURNAL.of(42)
+        assert [e[0] for e in events].count("connected") == 3  # login, after close, after boom
+        assert [e[0] for e in events].count("message") == 201
+        assert engine.stats()["failed"] == 1
+
+
+def test_max_age_is_the_mini_apps_own(tg: FakeBotApi) -> None:
+    import time
+
+    an_hour_ago = int(time.time()) - 3600
+    with running(tg, max_age=600) as (_, app):
+        got = asyncio.run(refused(app, login_frame(
+            sign_init_data(tg.token, 42, auth_date=an_hour_ago))))
+        assert got == (CLOSE_LOGIN_REFUSED, "initData refused: expired")
+    with running(tg) as (_, app):  # a day by default
+        async def main() -> None:
+            async with connect(app.url) as ws:
+                await ws.send(login_frame(sign_init_data(tg.token, 42, auth_date=an_hour_ago)))
+                assert json.loads(await ws.recv())["type"] == "welcome"
+        asyncio.run(main())
