@@ -95,6 +95,9 @@ class _Outbox:
             client._enqueue(frame)
 
 
+_SETTLED: Final = object()  # posted to a client's loop: one of its messages was handled
+
+
 class Client:
     """One authenticated Mini App connection; handlers get it in the ``on_client_*`` hooks.
 
@@ -102,8 +105,8 @@ class Client:
     identity: a user with two pages open has two clients.
     """
 
-    __slots__ = ("_outbox", "_queue", "_transport", "_writer", "app", "id", "init_data",
-                 "open", "probe", "resumed", "targets", "user", "user_id")
+    __slots__ = ("_credit", "_outbox", "_queue", "_transport", "_unsettled", "_writer", "app",
+                 "id", "init_data", "open", "probe", "resumed", "targets", "user", "user_id")
 
     def __init__(
         self,
@@ -132,6 +135,8 @@ class Client:
         self._outbox = outbox
         self._queue: deque[object] | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._unsettled = 0  # deliveries of its messages not handled yet (on its loop)
+        self._credit: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
         return f"Client(id={self.id}, user_id={self.user_id}, open={self.open})"
@@ -192,7 +197,24 @@ class Client:
 
     # -- on the connection's loop ----------------------------------------------------------
 
+    def _settled(self) -> None:
+        """A handler finished one of this client's messages (from any thread)."""
+        self._outbox.post(self, _SETTLED)
+
+    async def _window(self, limit: int) -> None:
+        """Wait while ``limit`` of its messages are not handled yet: a client that sends
+        faster than its handler works is read no faster (TCP pushes back on it)."""
+        while self._unsettled >= limit:
+            self._credit = asyncio.get_running_loop().create_future()
+            await self._credit
+
     def _enqueue(self, frame: object) -> None:
+        if frame is _SETTLED:
+            self._unsettled -= 1
+            credit = self._credit
+            if credit is not None and not credit.done():
+                credit.set_result(None)
+            return
         if not self.open:
             return
         queued = self._queue
@@ -289,6 +311,12 @@ class ClientMessage(ClientEvent):
 
     def call(self, handler: Handler) -> Any:
         return handler.on_client_message(self.client, self.type, self.data)
+
+    def done(self, result: Any) -> None:
+        self.client._settled()
+
+    def failed(self, error: BaseException) -> None:
+        self.client._settled()
 
 
 class ClientDisconnected(ClientEvent):

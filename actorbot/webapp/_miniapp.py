@@ -116,6 +116,8 @@ class MiniApp:
     - ``login_timeout``: seconds a connection may stay silent before it logs in;
     - ``max_size``: the largest frame accepted (bytes), larger ones close with 1009;
     - ``max_queue``: frames waiting for one slow client before it is closed (1008);
+    - ``window``: messages of one client its handlers may have not handled yet before
+      the server stops reading that client (flow control, not an error);
     - ``keep_alive``: an open client keeps its handler from idling out (default); if
       False the handler may passivate, and its successor gets the client back with the
       client's next message;
@@ -138,20 +140,22 @@ class MiniApp:
         login_timeout: float = 10.0,
         max_size: int = 65_536,
         max_queue: int = DEFAULT_MAX_QUEUE,
+        window: int = 32,
         keep_alive: bool = True,
         routes: Sequence[str] | None = None,
         ping_interval: float | None = 20.0,
         static: str | os.PathLike[str] | None = None,
     ) -> None:
-        if login_timeout <= 0 or max_size < 1024 or max_queue < 1:
+        if login_timeout <= 0 or max_size < 1024 or max_queue < 1 or window < 1:
             raise ConfigError("login_timeout must be positive, max_size at least 1024 "
-                              "bytes, max_queue at least 1")
+                              "bytes, max_queue and window at least 1")
         self.host = host
         self._port = port
         self.max_age = max_age
         self.login_timeout = login_timeout
         self.max_size = max_size
         self.max_queue = max_queue
+        self.window = window
         self.keep_alive = keep_alive
         self.route_names = list(routes) if routes is not None else None
         self.ping_interval = ping_interval
@@ -166,6 +170,7 @@ class MiniApp:
         self._clients: dict[int, dict[Client, concurrent.futures.Future[None]]] = {}
         self._lock = threading.Lock()  # the ASGI app may run on another loop's thread
         self.logins = 0
+        self.messages = 0
         self.refused: dict[str, int] = {}
 
     def __repr__(self) -> str:
@@ -199,7 +204,8 @@ class MiniApp:
 
     def stats(self) -> dict[str, Any]:
         return {"clients": self.client_count, "users": len(self._clients),
-                "logins": self.logins, "refused": dict(self.refused)}
+                "logins": self.logins, "messages": self.messages,
+                "refused": dict(self.refused)}
 
     # -- component -------------------------------------------------------------------------
 
@@ -379,6 +385,11 @@ class MiniApp:
                 client.open = False
                 await transport.close(CLOSE_BANNED, "banned")
                 return
+            window = self.window
+            if client._unsettled >= window:
+                await client._window(window)
+            client._unsettled += len(client.targets)
+            self.messages += 1
             if not self._dispatch(client, ClientMessage(client, *message)):
                 return
 

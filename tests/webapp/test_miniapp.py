@@ -534,3 +534,27 @@ def test_max_age_is_the_mini_apps_own(tg: FakeBotApi) -> None:
                 await ws.send(login_frame(sign_init_data(tg.token, 42, auth_date=an_hour_ago)))
                 assert json.loads(await ws.recv())["type"] == "welcome"
         asyncio.run(main())
+
+
+def test_a_client_faster_than_its_handler_is_read_no_faster(tg: FakeBotApi) -> None:
+    gate = threading.Event()
+
+    class Slow(UserHandler):
+        async def on_client_message(self, client: Any, type: str, data: Any) -> None:
+            if data == 0:
+                await asyncio.get_running_loop().run_in_executor(None, gate.wait, 20)
+            client.send("answer", {"data": data})
+
+    with running(tg, Slow, window=4) as (_, app):
+        async def main() -> None:
+            ws = await login(app, tg, 42)
+            for i in range(100):
+                await ws.send(json.dumps({"type": "n", "data": i}))
+            eventually(lambda: app.messages == 4, what="a window of messages read")
+            assert app.messages == 4  # the handler is stuck on the first: no more read
+            gate.set()
+            answers = [await next_frame(ws, "answer") for _ in range(100)]
+            assert [a["data"] for a in answers] == list(range(100))
+            assert app.messages == 100
+            await ws.close()
+        asyncio.run(main())
