@@ -55,7 +55,7 @@ from actorbot.webapp._clients import (
     Transport,
     _Outbox,
 )
-from actorbot.webapp._initdata import DEFAULT_MAX_AGE, validate_init_data
+from actorbot.webapp._initdata import DEFAULT_MAX_AGE, WebAppData, validate_init_data
 
 try:  # the miniapp extra; the ASGI app works without it
     from websockets.asyncio.server import Server, ServerConnection, serve
@@ -114,6 +114,8 @@ class MiniApp:
       read :attr:`port` after start); ``host=None``: no server, only :attr:`asgi`;
     - ``max_age``: seconds an ``initData`` stays valid (None: forever, not advised);
     - ``login_timeout``: seconds a connection may stay silent before it logs in;
+    - ``max_logins``: connections waiting for their login frame at once; more are closed
+      (1013) at once, so silent sockets cannot pile up;
     - ``max_size``: the largest frame accepted (bytes), larger ones close with 1009;
     - ``max_queue``: frames waiting for one slow client before it is closed (1008);
     - ``window``: messages of one client its handlers may have not handled yet before
@@ -138,6 +140,7 @@ class MiniApp:
         port: int = 8080,
         max_age: float | None = DEFAULT_MAX_AGE,
         login_timeout: float = 10.0,
+        max_logins: int = 1024,
         max_size: int = 65_536,
         max_queue: int = DEFAULT_MAX_QUEUE,
         window: int = 32,
@@ -146,13 +149,15 @@ class MiniApp:
         ping_interval: float | None = 20.0,
         static: str | os.PathLike[str] | None = None,
     ) -> None:
-        if login_timeout <= 0 or max_size < 1024 or max_queue < 1 or window < 1:
+        if login_timeout <= 0 or max_size < 1024 or min(max_queue, window, max_logins) < 1:
             raise ConfigError("login_timeout must be positive, max_size at least 1024 "
-                              "bytes, max_queue and window at least 1")
+                              "bytes, max_queue, window and max_logins at least 1")
         self.host = host
         self._port = port
         self.max_age = max_age
         self.login_timeout = login_timeout
+        self.max_logins = max_logins
+        self._logging_in = 0
         self.max_size = max_size
         self.max_queue = max_queue
         self.window = window
@@ -317,28 +322,10 @@ class MiniApp:
         if engine is None:
             await transport.close(CLOSE_NOT_READY, "engine not running")
             return
-        init_data = offered
-        if init_data is None:
-            init_data = await self._login_frame(transport)
-            if init_data is None:
-                return
-        try:
-            data = validate_init_data(init_data, self._token, max_age=self.max_age)
-        except InitDataInvalid as exc:
-            await self._refuse(transport, CLOSE_LOGIN_REFUSED, exc.reason, None)
+        login = await self._authenticate(transport, offered, engine)
+        if login is None:
             return
-        user_id = data.user_id
-        if user_id is None:
-            await self._refuse(transport, CLOSE_LOGIN_REFUSED, "no_user", None)
-            return
-        if engine.access.is_banned(user_id):
-            await self._refuse(transport, CLOSE_BANNED, "banned", user_id)
-            return
-        probe = _probe(user_id, data.user or {})
-        targets = self._targets(engine, probe)
-        if not targets:
-            await self._refuse(transport, CLOSE_NO_ROUTE, "no_route", user_id)
-            return
+        data, user_id, probe, targets = login
         loop = asyncio.get_running_loop()
         outbox = self._outboxes.get(loop)
         if outbox is None:
@@ -366,6 +353,42 @@ class MiniApp:
             self._dispatch(client, ClientDisconnected(client))
             log.debug("webapp.client_disconnected", client=client.id, user_id=user_id)
             ended.set_result(None)
+
+    async def _authenticate(
+        self, transport: Transport, offered: str | None, engine: Engine
+    ) -> tuple[WebAppData, int, dict[str, Any], list[tuple[int, Any]]] | None:
+        """The validated login, the user, its probe update and its targets; or None, the
+        connection refused and closed."""
+        init_data = offered
+        if init_data is None:
+            if self._logging_in >= self.max_logins:
+                await self._refuse(transport, CLOSE_NOT_READY, "too_many_logins", None)
+                return None
+            self._logging_in += 1
+            try:
+                init_data = await self._login_frame(transport)
+            finally:
+                self._logging_in -= 1
+            if init_data is None:
+                return None
+        try:
+            data = validate_init_data(init_data, self._token, max_age=self.max_age)
+        except InitDataInvalid as exc:
+            await self._refuse(transport, CLOSE_LOGIN_REFUSED, exc.reason, None)
+            return None
+        user_id = data.user_id
+        if user_id is None:
+            await self._refuse(transport, CLOSE_LOGIN_REFUSED, "no_user", None)
+            return None
+        if engine.access.is_banned(user_id):
+            await self._refuse(transport, CLOSE_BANNED, "banned", user_id)
+            return None
+        probe = _probe(user_id, data.user or {})
+        targets = self._targets(engine, probe)
+        if not targets:
+            await self._refuse(transport, CLOSE_NO_ROUTE, "no_route", user_id)
+            return None
+        return data, user_id, probe, targets
 
     async def _read(self, transport: Transport, client: Client, engine: Engine) -> None:
         access = engine.access
@@ -418,6 +441,7 @@ class MiniApp:
         self.refused[reason] = self.refused.get(reason, 0) + 1
         log.info("webapp.login_refused", reason=reason, user_id=user_id)
         text = {"login_timeout": "login timeout", "banned": "banned",
+                "too_many_logins": "too many logins waiting: try again later",
                 "no_route": "no handler for this user",
                 "login_required": "login required: send {type: login, data: {initData}}",
                 }.get(reason, f"initData refused: {reason}")

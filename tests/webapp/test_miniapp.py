@@ -558,3 +558,15 @@ def test_a_client_faster_than_its_handler_is_read_no_faster(tg: FakeBotApi) -> N
             assert app.messages == 100
             await ws.close()
         asyncio.run(main())
+
+
+def test_silent_sockets_cannot_pile_up_before_login(tg: FakeBotApi) -> None:
+    with running(tg, max_logins=3) as (_, app):
+        async def main() -> None:
+            silent = [await connect(app.url) for _ in range(3)]
+            assert await refused(app, None) == (1013, "too many logins waiting: try again later")
+            await silent[0].send(login_frame(sign_init_data(tg.token, 42)))
+            assert json.loads(await silent[0].recv())["type"] == "welcome"
+            ws = await login(app, tg, 43)  # a place was freed
+            await asyncio.gather(*(s.close() for s in [*silent, ws]))
+        asyncio.run(main())
