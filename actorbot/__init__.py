@@ -22,6 +22,7 @@ from actorbot.handlers import (
     Monitor,
     UserHandler,
     command,
+    command_of,
 )
 from actorbot.intake import Polling, Webhook, WebhookApp
 from actorbot.monitoring import configure_logging
@@ -65,6 +66,7 @@ __all__ = [
     "WebhookApp",
     "__version__",
     "command",
+    "command_of",
     "configure_logging",
     "per_callback_query_origin",
     "per_chat_id",

@@ -203,6 +203,15 @@ class EngineBusy(ActorbotError):
     retry_after = 1
 
 
+class StateCodecError(ActorbotError, ValueError):
+    """A handler's declared state could not be encoded or decoded (or migrated): the
+    engine logs it and goes on with a fresh state rather than crash-looping on one row."""
+
+
+class StateStoreError(ActorbotError):
+    """A state store could not read or write (Redis unreachable, a locked file...)."""
+
+
 class AuthDataInvalid(ActorbotError, ValueError):
     """Refused data; ``reason`` is one of :data:`Reason`, for code to branch on."""
 

@@ -32,6 +32,7 @@ PEER_DIR = HERE / "peers"
 #: key -> (table name, script or None for actorbot, variant)
 BOTS: dict[str, tuple[str, str | None, str]] = {
     "actorbot": ("actorbot (pool)", None, "pool"),
+    "actorbot-async": ("actorbot (async hooks)", None, "async"),
     "ptb-default": ("PTB default", "ptb_counter.py", "default"),
     "ptb-concurrent": ("PTB concurrent_updates", "ptb_counter.py", "concurrent"),
     "aiogram-default": ("aiogram default", "aiogram_counter.py", "default"),
@@ -98,7 +99,7 @@ def report(runs: list[Run]) -> str:
     if failed := [f"{r.bot} ({r.exit_code})" for r in runs if r.exit_code]:
         lines.append(f"!! exit code after SIGTERM: {', '.join(failed)}")
     ours = next((r for r in runs if r.bot == BOTS["actorbot"][0]), None)
-    peers = [r for r in runs if r is not ours and r.ordered]
+    peers = [r for r in runs if not r.bot.startswith("actorbot") and r.ordered]
     if ours is not None and peers:
         best = max(peers, key=lambda r: r.updates_per_s)
         ratio = ours.updates_per_s / best.updates_per_s if best.updates_per_s else 0.0

@@ -62,6 +62,8 @@ class Run:
     complete: bool = True  # every update answered before the timeout
     exit_code: int = 0
     bot_stats: dict[str, Any] = field(default_factory=dict)  # what the bot printed at exit
+    fake_stats: dict[str, int] = field(default_factory=dict)  # the fake server's counters
+    switches_per_reply: float = 0.0  # the bot's threads' context switches (live threads)
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,20 @@ def cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def switches_of(pid: int) -> int:
+    """Context switches (voluntary + not) of every live thread of a process, from /proc:
+    each is a sleep and a wake-up, so their count per update shows hand-offs."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    total += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def percentile(values: Sequence[float], p: float) -> float | None:
     """Nearest-rank percentile; None when there is nothing to rank."""
     if not values:
@@ -149,6 +165,7 @@ class BotProcess:
             self.child.kill()
             raise SystemExit(f"{name}: bot did not start")
         self.cpu_at_ready = float(ready[1])
+        self.switches_at_ready = switches_of(self.child.pid)
         self.lines: list[str] = []
         self.peak_threads = threads_of(self.child.pid)
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -240,6 +257,7 @@ def run_bot(name: str, command: list[str], *, chats: int, messages: int, latency
             bot.sample()
             time.sleep(0.05)  # not tg.wait_for: its predicate would run on every call
         cpu_done = bot.cpu()
+        switches = switches_of(bot.child.pid) - bot.switches_at_ready
         busy, own = machine_busy_seconds() - busy0, sum(os.times()[:2]) - own0
         stop.set()
         if pacer.is_alive():
@@ -247,8 +265,10 @@ def run_bot(name: str, command: list[str], *, chats: int, messages: int, latency
         calls = tg.calls
         exit_code, peak_rss = bot.stop()
         polls = [c for c in calls if c.method == "getUpdates"]
-        start = max(polls[0].time if polls else time.monotonic(), injected[0])
+        # A webhook bot never polls: its run starts with the injection.
+        start = max(polls[0].time if polls else injected[0], injected[0])
         refused = tg.count_429
+        fake_stats = tg.stats
         if replies:
             sends = [c for c in calls if c.method == "sendMessage" and c.status == 200]
             last, cpu_end, count = sends[-1].time if sends else start, cpu_done, len(sends)
@@ -281,7 +301,8 @@ def run_bot(name: str, command: list[str], *, chats: int, messages: int, latency
         p99_ms=None if p99 is None else round(p99 * 1000, 1),
         injection=str(pacing), broken_chats=broken, exit_code=exit_code,
         bot_stats=json.loads(" ".join(stats)) if stats else {},
-        responses_429=refused,
+        responses_429=refused, fake_stats=fake_stats,
+        switches_per_reply=round(switches / max(count, 1), 2),
     )
 
 

@@ -12,6 +12,8 @@ The convention (documented in docs/index.md, "How the samples are tested"):
 from __future__ import annotations
 
 import re
+import sys
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,16 +59,24 @@ def python_blocks(text: str) -> list[Block]:
 
 
 def run_blocks(path: Path, blocks: list[Block]) -> dict[str, Any]:
-    """Run (or compile) each block with the markdown file's line numbers in tracebacks."""
-    namespace: dict[str, Any] = {"__name__": "__docs__"}
+    """Run (or compile) each block with the markdown file's line numbers in tracebacks.
+
+    The namespace is a module's, registered while the blocks run: ``@dataclass`` looks its
+    class's module up in ``sys.modules``."""
+    module = types.ModuleType("__docs__")
+    namespace: dict[str, Any] = module.__dict__
     name = str(path.relative_to(ROOT))
-    for block in blocks:
-        code = compile("\n" * (block.line - 1) + block.code, name, "exec")
-        if not block.skip:
-            exec(code, namespace)  # running our own docs is the point
-    for key, value in list(namespace.items()):
-        if key.startswith("test_") and callable(value):
-            value()
+    sys.modules["__docs__"] = module
+    try:
+        for block in blocks:
+            code = compile("\n" * (block.line - 1) + block.code, name, "exec")
+            if not block.skip:
+                exec(code, namespace)  # running our own docs is the point
+        for key, value in list(namespace.items()):
+            if key.startswith("test_") and callable(value):
+                value()
+    finally:
+        del sys.modules["__docs__"]
     return namespace
 
 

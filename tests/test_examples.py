@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -66,8 +68,22 @@ def test_telepot_counter_runs_unchanged_telepot_code() -> None:
     assert "TEST-token" not in out + result.stderr
 
 
-def test_webhook_bot_mounted_in_a_wsgi_site() -> None:
-    result = run("webhook_wsgi.py")
+def test_async_bot_awaits_replies_a_service_and_a_thread_on_the_programs_loop() -> None:
+    result = run("async_bot.py")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    chat1 = next(line for line in out.splitlines() if line.startswith("chat 1001:"))
+    assert chat1.startswith("chat 1001: bot answered ['done in 0.")  # /slow, in a thread
+    assert chat1.endswith(", 'message 1 in this chat']")  # in order after it, not before
+    assert ("chat 1002: bot answered ['message 1 in this chat', 'message 2 in this chat', "
+            "'sunny in Oslo']") in out
+    assert "never awaited" not in result.stderr
+    assert "TEST-token" not in out + result.stderr
+
+
+@pytest.mark.parametrize("example", ["webhook_wsgi.py", "webhook_asgi.py"])
+def test_webhook_bot_mounted_in_a_site(example: str) -> None:
+    result = run(example)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "chat 1001: bot answered ['You said: hello', 'You said: how are you?']" in out
@@ -78,6 +94,13 @@ def test_webhook_bot_mounted_in_a_wsgi_site() -> None:
             "updates left on the server: 0") in out
     assert "demo-secret" not in out + result.stderr
     assert "TEST-token" not in out + result.stderr
+
+
+def test_state_counter_counts_on_across_passivation_and_restart() -> None:
+    result = run("state_counter.py")
+    assert result.returncode == 0, result.stderr
+    assert "chat 1001: bot answered ['1', '2', '3', '4', '5', '6']" in result.stdout
+    assert "run 2: idle for 0.3 s, 1 handler passivated" in result.stdout
 
 
 def test_mini_app_page_and_chat_share_one_actor() -> None:

@@ -21,7 +21,7 @@ PACKAGE = ROOT / "actorbot"
 RANKS = {
     "errors": 0,
     "updates": 1, "seeds": 1, "api": 1,
-    "runtime": 2, "journal": 2,
+    "runtime": 2, "journal": 2, "state": 2,
     "sending": 3,
     "handlers": 4,
     "routing": 5,
@@ -35,7 +35,7 @@ ROOT_RANK = max(RANKS.values())
 #: The front doors: they import whatever they expose.
 EXEMPT = {"actorbot/__init__.py", "actorbot/__main__.py"}
 STAGE_PACKAGES = [
-    "intake", "routing", "handlers", "sending", "runtime", "journal", "engine", "api",
+    "intake", "routing", "handlers", "sending", "runtime", "journal", "state", "engine", "api",
     "webapp", "monitoring", "testing", "compat", "cli",
 ]  # fmt: skip
 

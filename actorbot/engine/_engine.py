@@ -34,7 +34,13 @@ from actorbot.errors import (
     PollingStopped,
     StateError,
 )
-from actorbot.handlers import Routed, async_hooks, commands_of, prepare_commands
+from actorbot.handlers import (
+    Routed,
+    async_hooks,
+    commands_of,
+    declared_state,
+    prepare_commands,
+)
 from actorbot.intake import (
     Poller,
     PollerStats,
@@ -60,11 +66,13 @@ from actorbot.routing import (
 from actorbot.runtime import ActorPool, Clock, InFlight, LoopRuntime, Runtime, ThreadPerActor
 from actorbot.seeds import is_hashable
 from actorbot.sending import CallFuture, Sender, SenderHandle, SenderStats, Sending
+from actorbot.state import MemoryStore, SqliteStore, StateBook, StateStore
 from actorbot.updates import update_type
 
 log = structlog.get_logger("actorbot.engine")
 
-_LIVE: frozenset[str] = frozenset({"starting", "connected", "retrying"})
+_LIVE: Final = frozenset({Status.STARTING, Status.CONNECTED, Status.RETRYING})
+_STOPPABLE: Final = _LIVE | {Status.FAILED}
 _CALL_FAILED: Final = "sender"
 """The ``route`` of a dead letter parked because a Bot API call made for it failed."""
 
@@ -104,6 +112,30 @@ def _journal_of(journal: Journal | str | os.PathLike[str] | None) -> Journal:
     if isinstance(journal, Journal):
         return journal
     return SqliteJournal(journal)
+
+
+def _stateful(routes: list[Route]) -> bool:
+    """Whether a route's handler declares ``State``; such routes need distinct names."""
+    names = [r.name for r in routes if declared_state(r.handler) is not None]
+    if len(set(names)) != len(names):
+        raise ConfigError("routes whose handlers declare State need distinct names "
+                          "(Route(..., name=...)): state is stored per route name")
+    return bool(names)
+
+
+def _store_of(
+    state: StateStore | str | os.PathLike[str] | None, routes: list[Route]
+) -> StateStore | None:
+    """``state=``: a store, a SQLite file path, or None (in memory, if a route needs one)."""
+    needed = _stateful(routes)
+    if isinstance(state, StateStore):
+        return state
+    if state is None:
+        return MemoryStore() if needed else None
+    if isinstance(state, (str, os.PathLike)):
+        return SqliteStore(state)
+    raise ConfigError(f"Engine(state=...) takes a StateStore or a file path, not "
+                      f"{type(state).__name__}")
 
 
 _POLLING: Final = Polling()
@@ -157,6 +189,9 @@ class Engine:
     - ``journal``: where updates wait until handled: a file path (a durable
       :class:`~actorbot.journal.SqliteJournal`), a :class:`~actorbot.journal.Journal`, or
       None (a :class:`~actorbot.journal.MemoryJournal`: nothing survives a crash);
+    - ``state``: where handlers' declared :class:`~actorbot.handlers.State` lives: a
+      :class:`~actorbot.state.StateStore`, a SQLite file path (the journal's own path
+      makes effects on state exactly-once), or None (in memory); docs/state.md;
     - ``access``: the ban and admin list (:class:`~actorbot.AccessList`, changeable live);
     - ``commands``: publish the handlers' ``@command`` menus at start;
     - ``hooks``: :class:`Hooks` (status, connected, error callbacks);
@@ -170,8 +205,10 @@ class Engine:
     (``await engine.start_async()``, ``async with engine:``, or ``start()`` called on a
     running loop). Sync handlers stay on ``handling.runtime``.
 
-    ``status`` is "stopped", "starting", "connected" (getUpdates works; without polling:
-    started), "retrying" (getUpdates fails and is retried) or "stopping".
+    ``status`` is a :class:`Status` (a ``str`` enum): "stopped", "starting", "connected"
+    (getUpdates works; without polling: started), "retrying" (getUpdates fails and is
+    retried), "failed" (a fatal polling error: nothing polls, ``error`` says why; call
+    ``stop()``) or "stopping".
     """
 
     def __init__(
@@ -184,6 +221,7 @@ class Engine:
         sending: Sending = _SENDING,
         connection: Connection = _CONNECTION,
         journal: Journal | str | os.PathLike[str] | None = None,
+        state: StateStore | str | os.PathLike[str] | None = None,
         access: AccessList | None = None,
         commands: bool = True,
         hooks: Hooks = _HOOKS,
@@ -210,14 +248,18 @@ class Engine:
         self.stats_interval = stats_interval
         self.clock = clock or Clock()
         self.journal = _journal_of(journal)
+        self.state_store = _store_of(state, self.routes)
+        """Where declared handler state lives (None: no route declares any, none given)."""
+        self._state_book: StateBook | None = None
         self._keep = _keep_all_but(frozenset(handling.at_most_once))
         self.tracker = InFlight()
         self.tracker.on_acked = self.journal.ack
         self.tracker.on_failed = self._on_call_failed
         self.client = connection.client(token, pool_maxsize=max(10, sending.http_workers))
         self.commands = commands
+        self._menus: set[tuple[str, str]] = set()  # the command menus published so far
         self.access = access if access is not None else AccessList()
-        self.status: Status = "stopped"
+        self.status: Status = Status.STOPPED
         self.error: BaseException | None = None
         self.runtime: Runtime | None = None
         self.loop_runtime: LoopRuntime | None = None
@@ -244,7 +286,7 @@ class Engine:
         if not isinstance(component, Component):
             raise TypeError(f"a component has start(engine) and stop(timeout), not "
                             f"{component!r}")
-        if self.status != "stopped":
+        if self.status is not Status.STOPPED:
             raise StateError("add components before start()")
         self.components.append(component)
         return component
@@ -255,7 +297,7 @@ class Engine:
         return isinstance(self.intake, Polling)
 
     def __repr__(self) -> str:
-        return f"Engine(bot_id={self.client.bot_id}, status={self.status!r})"
+        return f"Engine(bot_id={self.client.bot_id}, status={self.status.value!r})"
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -288,7 +330,9 @@ class Engine:
         await self.stop_async()
 
     def _start(self, loop: asyncio.AbstractEventLoop | None) -> Self:
-        if not self._set_status("starting", only_from=("stopped",)):
+        if not self._set_status(Status.STARTING, only_from=(Status.STOPPED,)):
+            if self.status == Status.FAILED:
+                raise StateError("engine failed: stop() it before starting it again")
             raise StateError(f"engine is already running ({self.status})")
         self._done.clear()
         self.error = None
@@ -296,8 +340,10 @@ class Engine:
         try:
             replay = self.journal.open()
         except BaseException:
-            self._set_status("stopped")
+            self._set_status(Status.STOPPED)
             raise
+        if _stateful(self.routes):
+            self._open_state()
         self.clock.start()
         self.runtime = _runtime_for(self.handling)
         if self._async_routes or self.components:  # components run on the loop too
@@ -310,12 +356,13 @@ class Engine:
         self._sender_ref = _start(self._sender_actor)
         self._sender_handle = SenderHandle.of(self._sender_actor)
         username = prepare_commands(self.client, self.routes, sync=self.commands,
-                                    on_error=lambda exc: self._fire("on_error", exc))
+                                    on_error=lambda exc: self._fire("on_error", exc),
+                                    published=self._menus)
         self._router_actor = Router(
             self.routes, self.runtime, self.clock, self.tracker, self._sender_handle,
             sweep_limit=self.handling.sweep_limit, journal=self.journal,
             at_most_once_types=frozenset(self.handling.at_most_once), access=self.access,
-            bot_username=username, loop_runtime=self.loop_runtime)
+            bot_username=username, loop_runtime=self.loop_runtime, state=self._state_book)
         self._router_ref = router = _start(self._router_actor)
         if replay:  # before anything new: per-chat order holds across the restart
             log.info("journal.replay", updates=len(replay))
@@ -337,7 +384,7 @@ class Engine:
         if self.stats_interval:
             self._stats_timer = self.clock.call_later(self.stats_interval, self._emit_stats)
         if not self.polling:  # else the poller says when getUpdates works
-            self._on_poll_state("connected", None)
+            self._on_poll_state(Status.CONNECTED, None)
         try:
             self._start_components()
         except BaseException:
@@ -382,6 +429,20 @@ class Engine:
                           exc_info=exc)
         return ok
 
+    def _open_state(self) -> None:
+        """Declared state (docs/state.md): the state book goes between the tracker's
+        acknowledgements and the journal, so an update's state commits with its ack."""
+        assert self.state_store is not None  # a store is made when a route declares state
+        book = StateBook(self.state_store, self.journal)
+        try:
+            book.open()
+        except BaseException:
+            self.journal.close()
+            self._set_status(Status.STOPPED)
+            raise
+        self._state_book = book
+        self.tracker.on_acked = book.ack
+
     def feed(self, updates: Any, *, timeout: float | None = None) -> None:
         """Hand updates to the router from any source (a list is one batch, in order).
 
@@ -395,11 +456,11 @@ class Engine:
         """
         router = self._router_ref
         if router is None or not self.running:
-            raise NotRunning(f"engine is {self.status}: start() it before feeding updates")
+            raise self._not_running("feeding updates")
         if not self.tracker.wait_below(self.handling.max_in_flight, timeout,
                                        cancelled=lambda: not self.running):
             if not self.running:
-                raise NotRunning(f"engine is {self.status}: it stopped while this waited")
+                raise self._not_running("feeding updates (it stopped while this waited)")
             raise EngineBusy(f"{len(self.tracker)} updates in flight: try again later")
         batch = list(updates) if isinstance(updates, list) else [updates]
         batch = self.journal.record(batch, keep=self._keep)
@@ -447,7 +508,7 @@ class Engine:
     def call(self, method: str, /, **params: Any) -> CallFuture[Any]:
         """Queue any Bot API call on the sender (from code outside handlers)."""
         if self._sender_handle is None or not self.running:
-            raise NotRunning(f"engine is {self.status}: start() it before calling")
+            raise self._not_running("calling")
         return self._sender_handle.submit(method, params)
 
     def stop(self, timeout: float = 10.0) -> bool:
@@ -460,12 +521,13 @@ class Engine:
 
         Exception-safe: a stage that raises is logged (``engine.stop_failed`` with the
         stage and the error type), makes the result False, and the next stages still run,
-        so every thread the engine started is stopped and the status ends "stopped".
+        so every thread the engine started is stopped and the status ends "stopped"; from
+        "failed" too (``error`` is kept).
         """
         if self.loop_runtime is not None and self.loop_runtime.in_loop_thread():
             raise StateError("stop() on the event loop the async hooks run on would block "
                              "them: use 'await engine.stop_async()'")
-        if not self._set_status("stopping", only_from=_LIVE):
+        if not self._set_status(Status.STOPPING, only_from=_STOPPABLE):
             return True
         deadline = time.monotonic() + timeout
 
@@ -499,8 +561,12 @@ class Engine:
             offset = self._poller_actor.offset
             stage("confirm offset", lambda: confirm_offset(self.client, offset))
         stage("teardown", lambda: self._teardown(left()))
+        if self._state_book is not None:
+            book, self._state_book = self._state_book, None
+            self.tracker.on_acked = self.journal.ack
+            stage("close state", book.close)
         stage("close journal", self.journal.close)  # pending updates replay at next start
-        self._set_status("stopped")
+        self._set_status(Status.STOPPED)
         self._done.set()
         log.info("engine.stopped", drained=ok)
         return ok
@@ -592,6 +658,8 @@ class Engine:
         return ok
 
     def _on_chat_migrated(self, old: int | str, new: int) -> None:
+        if self._state_book is not None:
+            self._state_book.move(old, new)  # before the router follows the seed
         router = self._router_ref
         if router is not None:
             with contextlib.suppress(pykka.ActorDeadError):
@@ -602,18 +670,29 @@ class Engine:
         is not out, so the update is parked (a dead letter), not forgotten as done."""
         log.error("journal.parked", route=_CALL_FAILED, update_id=update_id, error=error)
         self.journal.park(update, _CALL_FAILED, error)
-        self.journal.ack(update_id)
+        if self.tracker.on_acked is not None:  # the state book's, with declared state
+            self.tracker.on_acked(update_id)
 
     def _on_fatal(self, error: PollingStopped) -> None:
+        """Polling cannot go on: "failed" (not running: nothing polls), then ``on_error``;
+        ``run_forever`` wakes to stop and raise it."""
         self.error = error
+        self._set_status(Status.FAILED, only_from=_LIVE)
         self._fire("on_error", error)
         self._done.set()
+
+    def _not_running(self, doing: str) -> NotRunning:
+        """The error for a call that needs a running engine, saying why it does not run."""
+        if self.status == Status.FAILED:
+            return NotRunning(f"engine failed ({type(self.error).__name__}: {self.error}): "
+                              f"stop() it, fix the cause, start() it before {doing}")
+        return NotRunning(f"engine is {self.status}: start() it before {doing}")
 
     # -- status and hooks -------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
-        """Started and not stopping: "starting", "connected" or "retrying"."""
+        """Started, not failed, not stopping: "starting", "connected" or "retrying"."""
         return self.status in _LIVE
 
     def _set_status(self, new: Status, only_from: Collection[str] | None = None) -> bool:
@@ -626,14 +705,15 @@ class Engine:
                     return False
                 self.status = new
             self.tracker.poke()  # a feed() waiting for room re-checks that we still run
-            log.info("engine.status", status=new, previous=old)
+            log.info("engine.status", status=new.value, previous=old.value)
             self._fire("on_status", new)
         return True
 
     def _on_poll_state(self, state: str, error: BaseException | None) -> None:
         """The poller's news (or, without a poller, the end of start())."""
-        connected = state == "connected"
-        changed = self._set_status("connected" if connected else "retrying", only_from=_LIVE)
+        connected = state == Status.CONNECTED
+        changed = self._set_status(Status.CONNECTED if connected else Status.RETRYING,
+                                   only_from=_LIVE)
         if error is not None:
             self._fire("on_error", error)
         if changed and connected:
@@ -655,7 +735,7 @@ class Engine:
 
         Raises :class:`PollingStopped` after stopping if polling could not go on.
         """
-        if self.status == "stopped":
+        if self.status == Status.STOPPED:
             self.start()
         previous: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
@@ -691,7 +771,7 @@ class Engine:
         """One entry per figure of :data:`STATS`; the periodic ``engine.stats`` event logs
         the same, and the Prometheus collector exports it."""
         return read_stats(Parts(
-            status=self.status,
+            status=self.status.value,
             router=self._router_actor.stats if self._router_actor is not None else RouterStats(),
             sender=self._sender_actor.stats if self._sender_actor is not None else SenderStats(),
             poller=self._poller_actor.stats if self._poller_actor is not None else PollerStats(),
@@ -714,7 +794,7 @@ class Engine:
         """
         router = self._router_ref
         if router is None or not self.running:
-            raise NotRunning(f"engine is {self.status}: start() it before replaying")
+            raise self._not_running("replaying")
         update = self.journal.revive(update_id)
         if update is None:
             raise NoSuchDeadLetter(f"no dead letter with update_id {update_id}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 
 from actorbot.errors import AsyncHookError, ConfigError
@@ -12,7 +13,27 @@ from actorbot.runtime import Runtime
 from actorbot.updates import UPDATE_TYPES
 
 RuntimeName = Literal["pool", "threads"]
-Status = Literal["stopped", "starting", "connected", "retrying", "stopping"]
+
+
+class Status(StrEnum):
+    """The engine's status. A ``str`` enum: ``engine.status == "connected"`` holds, logs
+    and the ``status`` stat show the plain value.
+
+    Transitions: ``STOPPED -> STARTING`` (``start()``); ``STARTING -> CONNECTED`` or
+    ``RETRYING`` as ``getUpdates`` works or fails (without polling: ``CONNECTED`` at the
+    end of ``start()``), then between those two; ``STARTING``/``CONNECTED``/``RETRYING ->
+    FAILED`` on a fatal polling error (token refused or revoked, webhook set...: nothing
+    polls any more; see ``engine.error``); any of those four ``-> STOPPING -> STOPPED``
+    (``stop()``); ``STARTING -> STOPPED`` if the journal cannot open.
+    """
+
+    STOPPED = "stopped"
+    STARTING = "starting"
+    CONNECTED = "connected"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    STOPPING = "stopping"
+
 
 #: Pool threads for handlers when :class:`Handling` does not say.
 DEFAULT_WORKERS = 4

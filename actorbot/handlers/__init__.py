@@ -5,6 +5,7 @@ from actorbot.handlers._commands import (
     CommandList,
     CommandText,
     command,
+    command_of,
     commands_of,
     declared_commands,
     dispatch_command,
@@ -40,6 +41,7 @@ from actorbot.handlers._messages import (
     IdleCheck,
     Scheduled,
 )
+from actorbot.handlers._state import State, declared_state
 
 __all__ = [
     "HOOK_NAMES",
@@ -64,12 +66,15 @@ __all__ = [
     "RouteServices",
     "Routed",
     "Scheduled",
+    "State",
     "UserHandler",
     "async_hooks",
     "check_hooks",
     "command",
+    "command_of",
     "commands_of",
     "declared_commands",
+    "declared_state",
     "dispatch_command",
     "find_command",
     "is_command_method",

@@ -10,16 +10,21 @@
 A message whose ``bot_command`` entity sits at offset 0 (``/start payload``, or
 ``/start@this_bot payload`` in groups) runs the decorated method with the message and the
 text after the command; commands meant for another bot and unknown ones reach
-``on_chat_message`` as ordinary messages. The engine publishes every declared command with
-``setMyCommands`` at start, per scope and language, only where ``getMyCommands`` differs,
-so a restart does not rewrite an unchanged menu.
+``on_chat_message`` as ordinary messages (there, :func:`command_of` tells a command for
+this bot from one for another). The engine fetches the bot's username (``getMe``) at
+every start, commands declared or not, so ``/cmd@other_bot`` is never taken as ours.
+
+The engine publishes every declared command with ``setMyCommands`` at start, per scope
+and language, only where ``getMyCommands`` differs, so a restart does not rewrite an
+unchanged menu, and deletes (``deleteMyCommands``) the menus of scopes and languages no
+longer declared; see :func:`sync_commands` for which it can find.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableSet
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, TypeVar
 
@@ -35,6 +40,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 _TRIGGER: Final = re.compile(r"[a-z0-9_]{1,32}")
 _MARK: Final = "__actorbot_commands__"
 _TABLE: Final = "_actorbot_command_table"
+_WELL_KNOWN_SCOPES: Final[tuple[Mapping[str, Any] | None, ...]] = (
+    None, {"type": "all_private_chats"}, {"type": "all_group_chats"},
+    {"type": "all_chat_administrators"})
+"""The scopes a menu may sit in without naming a chat; the sync checks each for leftovers."""
+
+MenuKey = tuple[str, str]
+"""A menu's place on Telegram: its scope as sorted JSON (the default one if none) and its
+language ("" for all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +160,26 @@ def parse_command(msg: Any) -> CommandText | None:
     return CommandText(name.lower(), mention or None, text[len(raw):].strip())
 
 
+def _addressed_here(parsed: CommandText, bot_username: str | None) -> bool:
+    """Whether a command is this bot's: no ``@mention``, or this bot's. With the username
+    unknown (``getMe`` failed at start) a mention is taken as ours: better a command run
+    twice in a group with another bot than one never run."""
+    return not parsed.mention or not bot_username or (
+        parsed.mention.lower() == bot_username.lower())
+
+
+def command_of(handler: object, msg: Any) -> CommandText | None:
+    """``msg``'s command if it is addressed to this bot, for hooks that parse commands
+    themselves (``on_chat_message`` of a handler without ``@command``): None for plain
+    text and for ``/cmd@other_bot``. ``handler`` is the handler seeing ``msg``."""
+    parsed = parse_command(msg)
+    if parsed is None:
+        return None
+    context = getattr(handler, "context", None)
+    username = getattr(getattr(context, "services", None), "bot_username", None)
+    return parsed if _addressed_here(parsed, username) else None
+
+
 def find_command(
     handler: object, msg: Any, bot_username: str | None
 ) -> tuple[Callable[[Any, str], Any], str] | None:
@@ -156,9 +189,7 @@ def find_command(
     if not table:
         return None
     parsed = parse_command(msg)
-    if parsed is None:
-        return None
-    if parsed.mention and bot_username and parsed.mention.lower() != bot_username.lower():
+    if parsed is None or not _addressed_here(parsed, bot_username):
         return None
     declared = table.get(parsed.name)
     if declared is None:
@@ -221,21 +252,63 @@ def declared_commands(handlers: Iterable[object]) -> list[CommandList]:
     return lists
 
 
-def sync_commands(client: Client, handlers: Iterable[object]) -> list[CommandList]:
+def menu_key(scope: Mapping[str, Any] | None, language: str) -> MenuKey:
+    """Where a menu sits: ``scope`` (None: the default scope) and ``language``."""
+    return json.dumps(scope or {"type": "default"}, sort_keys=True), language
+
+
+def _scope_of(key: MenuKey) -> Mapping[str, Any] | None:
+    scope: dict[str, Any] = json.loads(key[0])
+    return None if scope == {"type": "default"} else scope
+
+
+def _current(client: Client, scope: Mapping[str, Any] | None, language: str) -> list[Any] | None:
+    current = client.get_my_commands(scope=scope, language_code=language or None)
+    return [{"command": c.get("command"), "description": c.get("description")}
+            for c in current if isinstance(c, dict)] if isinstance(current, list) else None
+
+
+def sync_commands(
+    client: Client,
+    handlers: Iterable[object],
+    *,
+    published: MutableSet[MenuKey] | None = None,
+) -> list[CommandList]:
     """Publish the declared commands: ``setMyCommands`` only for the scopes and languages
-    whose ``getMyCommands`` differs. Returns the lists it set; API errors propagate."""
+    whose ``getMyCommands`` differs, then ``deleteMyCommands`` for menus no longer
+    declared. Returns the lists it set and the ones it deleted (with no commands); API
+    errors propagate.
+
+    Telegram cannot list the menus a bot has, so leftovers are looked for in the
+    well-known scopes (default, all private chats, all group chats, all chat
+    administrators) in every language declared now or in ``published``, and in every
+    place in ``published``: the menus this caller published before (updated here; the
+    engine keeps one per ``Engine`` object, in memory). A menu for a chat-specific scope
+    or a language declared by no handler, published by an earlier process, is not found.
+    """
+    known = published if published is not None else set()
+    declared = declared_commands(handlers)
     changed = []
-    for wanted in declared_commands(handlers):
-        lang = wanted.language or None
-        current = client.get_my_commands(scope=wanted.scope, language_code=lang)
-        have = [{"command": c.get("command"), "description": c.get("description")}
-                for c in current if isinstance(c, dict)] if isinstance(current, list) else None
-        if have == wanted.commands:
+    for wanted in declared:
+        known.add(menu_key(wanted.scope, wanted.language))
+        if _current(client, wanted.scope, wanted.language) == wanted.commands:
             continue
-        client.set_my_commands(wanted.commands, scope=wanted.scope, language_code=lang)
+        client.set_my_commands(wanted.commands, scope=wanted.scope,
+                               language_code=wanted.language or None)
         changed.append(wanted)
         log.info("commands.synced", scope=(wanted.scope or {}).get("type", "default"),
                  language=wanted.language, commands=len(wanted.commands))
+    keep = {menu_key(w.scope, w.language) for w in declared}
+    languages = sorted({"", *(w.language for w in declared), *(lang for _, lang in known)})
+    probes = {menu_key(scope, lang) for scope in _WELL_KNOWN_SCOPES for lang in languages}
+    for key in sorted((probes | set(known)) - keep):
+        scope, lang = _scope_of(key), key[1]
+        if _current(client, scope, lang):
+            client.delete_my_commands(scope=scope, language_code=lang or None)
+            changed.append(CommandList(scope, lang, []))
+            log.info("commands.deleted", scope=(scope or {}).get("type", "default"),
+                     language=lang)
+        known.discard(key)
     return changed
 
 
@@ -245,20 +318,20 @@ def prepare_commands(
     *,
     sync: bool,
     on_error: Callable[[BaseException], None] | None = None,
+    published: MutableSet[MenuKey] | None = None,
 ) -> str | None:
-    """At engine start: the bot's username (to tell ``/cmd@this_bot`` from another bot's),
-    and the menu synced if ``sync``. Only when some handler declares commands; a failure is
-    logged and told to ``on_error``, not fatal (the bot still answers; the menu waits for
-    the next start)."""
-    if not any(commands_of(cls) for cls in _handler_classes(handlers)):
-        return None
+    """At engine start: the bot's username, always (any handler may see ``/cmd@other_bot``:
+    ``@command`` dispatch and :func:`command_of` must know it is another bot's), and the
+    menu synced if ``sync`` and some handler declares commands. A failure is logged and
+    told to ``on_error``, not fatal (the bot still answers; the menu waits for the next
+    start; a wrong token then fails polling, see ``Status.FAILED``)."""
     username: str | None = None
     try:
         me = client.get_me()
         name = me.get("username") if isinstance(me, dict) else None
         username = name if isinstance(name, str) else None
-        if sync:
-            sync_commands(client, handlers)
+        if sync and any(commands_of(cls) for cls in _handler_classes(handlers)):
+            sync_commands(client, handlers, published=published)
     except Exception as exc:  # noqa: BLE001 - a menu is not worth failing start()
         log.warning("commands.sync_failed", error=f"{type(exc).__name__}: {exc}")
         if on_error is not None:

@@ -36,7 +36,7 @@ import contextlib
 import inspect
 from collections.abc import Awaitable, Coroutine, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn, Protocol
 
 import structlog
 from pykka import ActorDeadError, ActorRef
@@ -53,13 +53,16 @@ from actorbot.handlers._messages import (
     IdleCheck,
     Scheduled,
 )
+from actorbot.handlers._queries import answer_after_failure, watch_query
 from actorbot.runtime import RuntimeActor, unbind
 from actorbot.seeds import BusinessChat
-from actorbot.sending import CallResult, ChatSender, SenderHandle
+from actorbot.sending import AnswerWatch, CallResult, ChatSender, SenderHandle
 
 if TYPE_CHECKING:
+    from actorbot.handlers._state import Persisted
     from actorbot.journal import Journal
     from actorbot.runtime import Clock, InFlight, Timer
+    from actorbot.state import StateBook
 
 log = structlog.get_logger("actorbot.handler")
 
@@ -214,6 +217,7 @@ class RouteServices:
     journal: Journal | None = None
     access: AdminCheck | None = None
     bot_username: str | None = None
+    state: StateBook | None = None  # declared state's store (handlers/_state.py)
 
 
 @dataclass(slots=True, frozen=True)
@@ -275,6 +279,12 @@ class Handler(RuntimeActor):
     (``handler.hook_failed``) and the update counts as handled. A button press or an
     inline query is not worth this handler's state, and retrying one is pointless. Every
     other failure follows the route's :class:`FailurePolicy`."""
+
+    callback_failure_text: str | None = None
+    """Shown to the user when ``on_callback_query`` raised (a tolerated failure): the query
+    is answered with it, unless the hook answered it itself; None: answered without text."""
+
+    _persisted: ClassVar[Persisted | None] = None  # set by a State declaration (_state.py)
 
     def __init__(self, context: HandlerContext) -> None:
         super().__init__()
@@ -357,6 +367,11 @@ class Handler(RuntimeActor):
             client.send(type, data)
         return len(clients)
 
+    def checkpoint(self) -> None:
+        """Save the declared ``State`` at the end of this hook, even with ``save="close"``."""
+        if self._persisted is not None:
+            self._persisted.checkpoint(self)
+
     # -- hooks ----------------------------------------------------------------------------
 
     def on_open(self, update: Any) -> Awaitable[None] | None:
@@ -376,21 +391,23 @@ class Handler(RuntimeActor):
             found = find_command(self, update[kind], self.context.services.bot_username)
             if found is not None:
                 method, args = found
-                return self._awaitable(method(update[kind], args))
-        hook = getattr(self, _HOOKS.get(kind, "on_unknown"), None)
+                return self._awaitable(method(update[kind], args), method.__name__)
+        name = _HOOKS.get(kind, "on_unknown")
+        hook = getattr(self, name, None)
         if hook is None:
-            return self._awaitable(None)
+            return self._awaitable(None, name)
         inner = update if kind == updates.UNKNOWN else update[kind]
         if kind not in self.tolerated_failures:
-            return self._awaitable(hook(inner))
+            return self._awaitable(hook(inner), name)
+        watch = watch_query(kind, inner)
         try:
-            result = hook(inner)
+            result = self._awaitable(hook(inner), name)
         except Exception as exc:  # noqa: BLE001 - see tolerated_failures
-            self._hook_failed(kind, update, exc)
-            return self._awaitable(None)
-        if self._is_async and result is not None and inspect.isawaitable(result):
-            return self._tolerating(result, kind, update)
-        return self._awaitable(result)
+            self._hook_failed(kind, update, exc, watch)
+            return self._awaitable(None, name)
+        if result is not _DONE and self._is_async and inspect.isawaitable(result):
+            return self._tolerating(result, kind, update, watch)
+        return result
 
     def on_idle(self) -> bool | Awaitable[bool]:
         """No update for the idle timeout: return True to close, False to stay."""
@@ -463,37 +480,48 @@ class Handler(RuntimeActor):
         else:
             await self._run(self.on_event, message, "on_event")
 
-    def _awaitable(self, result: Any) -> Any:
-        """``result``, or for a handler with async hooks something ``await`` accepts."""
-        if result is None and self._is_async:
-            return _DONE
+    def _awaitable(self, result: Any, hook: str) -> Any:
+        """What ``hook`` returned, checked: for a handler with async hooks always something
+        ``await`` accepts; for a plain handler never an awaitable."""
+        if result is None:
+            return _DONE if self._is_async else None
+        if not self._is_async and inspect.isawaitable(result):
+            self._not_awaitable(result, hook)
         return result
 
     async def _result(self, result: Any, hook: str) -> Any:
         """What a hook returned, awaited if it is awaitable (only async handlers can)."""
         if not inspect.isawaitable(result):
             return result
-        if self._is_async:
-            return await result
+        if not self._is_async:
+            self._not_awaitable(result, hook)
+        return await result
+
+    def _not_awaitable(self, result: Any, hook: str) -> NoReturn:
         if isinstance(result, Coroutine):
             result.close()  # said here, instead of Python's "never awaited" warning
         raise AsyncHookError(
             f"{unbind(type(self)).__name__}.{hook} returned {type(result).__name__} from a "
             f"plain def, and this handler runs on a thread: make the hook async def")
 
-    async def _tolerating(self, awaitable: Any, kind: str, update: Any) -> Any:
+    async def _tolerating(
+        self, awaitable: Any, kind: str, update: Any, watch: AnswerWatch | None
+    ) -> Any:
         try:
             return await awaitable
         except Exception as exc:  # noqa: BLE001 - see tolerated_failures
-            self._hook_failed(kind, update, exc)
+            self._hook_failed(kind, update, exc, watch)
             return None
 
-    def _hook_failed(self, kind: str, update: Any, exc: Exception) -> None:
+    def _hook_failed(
+        self, kind: str, update: Any, exc: Exception, watch: AnswerWatch | None
+    ) -> None:
         self.context.services.tracker.note_hook_failure()
         log.error("handler.hook_failed", route=self.context.route, seed=repr(self.seed),
                   handler=type(self).__name__, update_type=kind,
                   update_id=update.get("update_id"), error=f"{type(exc).__name__}: {exc}",
                   exc_info=exc)
+        answer_after_failure(self, watch)
 
     async def _deliver(self, delivery: Deliver) -> None:
         state = self._state
@@ -512,15 +540,15 @@ class Handler(RuntimeActor):
             await self._handle(delivery.update, state)
         except asyncio.CancelledError as exc:
             cancelled = True  # stop()'s deadline passed: the journal replays the update
-            if isinstance(delivery.update, Routed):
-                delivery.update.failed(exc)
+            _tell_failed(delivery, exc)
         except Exception as exc:  # noqa: BLE001 - isolate: log, close, let the seed recover
-            if isinstance(delivery.update, Routed):
-                delivery.update.failed(exc)
+            _tell_failed(delivery, exc)
             retried = await self._fail(exc, delivery)
         finally:
             self._update = None
             tracker.ran()
+            if self._persisted is not None and not cancelled:  # declared state, before the ack
+                self._persisted.after_update(self, delivery, self._state & _LIFECYCLE != _ACTIVE)
             if cancelled:
                 tracker.abandon(delivery.seq)
             elif not retried:
@@ -577,6 +605,9 @@ class Handler(RuntimeActor):
             return
         except Exception as exc:  # noqa: BLE001
             await self._fail(exc, None)
+        else:
+            if self._persisted is not None:  # declared state
+                self._persisted.after_event(self)
         if self._state & (_CLOSE_ASKED | _LIFECYCLE) == _CLOSE_ASKED:
             await self._begin_closing(CloseRequested(), None)
 
@@ -632,6 +663,8 @@ class Handler(RuntimeActor):
         except Exception as exc:
             log.error("handler.on_close_failed", route=self.context.route,
                       seed=repr(self.seed), error=f"{type(exc).__name__}: {exc}", exc_info=exc)
+        if self._persisted is not None and isinstance(reason, CloseReason):  # declared state
+            self._persisted.after_close(self)
         attached, self._attached = self._attached, None
         for attachment in attached or ():
             try:
@@ -682,6 +715,12 @@ class Handler(RuntimeActor):
         returned, self._returned = self._returned or [], None
         self.context.router.tell(HandlerClosed(self.context.key, self.actor_ref, returned))
         self._stop()
+
+
+def _tell_failed(delivery: Deliver, error: BaseException) -> None:
+    """A routed event's sender learns that its hook raised (an update has nobody to tell)."""
+    if isinstance(delivery.update, Routed):
+        delivery.update.failed(error)
 
 
 class _Done:

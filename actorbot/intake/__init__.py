@@ -1,6 +1,7 @@
 """Where updates come from: the long-polling poller, the webhook, any other source."""
 
 from actorbot.errors import PollingStopped
+from actorbot.intake._asgi import WebhookASGIApp
 from actorbot.intake._poller import Poller, PollerStats, confirm_offset
 from actorbot.intake._reorder import Reorderer, ReorderStats
 from actorbot.intake._settings import Polling
@@ -27,6 +28,7 @@ __all__ = [
     "Reorderer",
     "WSGIThreadServer",
     "Webhook",
+    "WebhookASGIApp",
     "WebhookApp",
     "close_intake",
     "confirm_offset",

@@ -61,6 +61,7 @@ from actorbot.sending import SenderHandle
 if TYPE_CHECKING:
     from actorbot.routing._access import AccessList
     from actorbot.runtime import Clock, InFlight
+    from actorbot.state import StateBook
 
 log = structlog.get_logger("actorbot.router")
 
@@ -191,6 +192,7 @@ class Router(pykka.ThreadingActor):
         access: AccessList | None = None,
         bot_username: str | None = None,
         loop_runtime: Runtime | None = None,
+        state: StateBook | None = None,
     ) -> None:
         super().__init__()
         if not routes:
@@ -214,6 +216,7 @@ class Router(pykka.ThreadingActor):
         self.at_most_once_types = at_most_once_types
         self.access = access
         self.bot_username = bot_username
+        self.state = state  # declared handler state (docs/state.md)
         self._durable = [r.delivery == "at_least_once" for r in routes]
         self.stats = RouterStats()
         self._maps: list[OrderedDict[Any, _Entry]] = [OrderedDict() for _ in routes]
@@ -233,7 +236,7 @@ class Router(pykka.ThreadingActor):
             RouteServices(route=r.name, idle_timeout=r.idle_timeout, router=self.actor_ref,
                           sender=self.sender, clock=self.clock, tracker=self.tracker,
                           journal=self.journal, access=self.access,
-                          bot_username=self.bot_username)
+                          bot_username=self.bot_username, state=self.state)
             for r in self.routes
         ]
         self._tick_timer = self.clock.call_later(self.tick, self._tell_tick)

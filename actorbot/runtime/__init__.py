@@ -5,6 +5,7 @@ from actorbot.runtime._clock import Clock, ManualClock, Timer
 from actorbot.runtime._loop import LoopRuntime
 from actorbot.runtime._pool import ActorPool, Runtime, RuntimeActor, ThreadPerActor, unbind
 from actorbot.runtime._tracker import Failure, InFlight, holding
+from actorbot.runtime._wake import LoopWaker, waker_for
 
 __all__ = [
     "ActorPool",
@@ -13,6 +14,7 @@ __all__ = [
     "Failure",
     "InFlight",
     "LoopRuntime",
+    "LoopWaker",
     "ManualClock",
     "Runtime",
     "RuntimeActor",
@@ -20,4 +22,5 @@ __all__ = [
     "Timer",
     "holding",
     "unbind",
+    "waker_for",
 ]

@@ -8,8 +8,8 @@ coroutine (a handler whose hook is ``async def``), the runtime awaits it in a ta
 the actor's next message, so the actor guarantees hold exactly (one message at a time, in
 order), while different actors' coroutines run concurrently on the one loop.
 
-Messages from other threads reach the loop in batches: one ``call_soon_threadsafe`` (one
-write to the loop's self-pipe) wakes it for every actor that became ready meanwhile.
+Messages from other threads reach the loop in batches (:class:`LoopWaker`): one wake-up
+for every actor that became ready meanwhile.
 
 The loop is either the runtime's own (:meth:`LoopRuntime.start` runs it on a thread,
 :meth:`LoopRuntime.shutdown` stops and joins it) or the application's
@@ -30,6 +30,7 @@ from pykka._envelope import Envelope
 
 from actorbot.errors import StateError
 from actorbot.runtime._pool import RuntimeActor, _Inbox, bound_class
+from actorbot.runtime._wake import LoopWaker, waker_for
 
 #: Messages one actor processes before the loop runs other callbacks.
 THROUGHPUT: Final = 16
@@ -45,9 +46,7 @@ class LoopRuntime:
         self._owned = loop is None
         self._thread: threading.Thread | None = None
         self._thread_id: int | None = None
-        self._lock = threading.Lock()
-        self._ready: list[RuntimeActor] = []
-        self._waking = False
+        self._waker: LoopWaker | None = None if loop is None else waker_for(loop)
         self._closed = False
         self.tasks: set[asyncio.Task[Any]] = set()
         """The coroutines running now, one per busy actor at most (read on the loop)."""
@@ -73,6 +72,7 @@ class LoopRuntime:
         if self._thread is not None:
             raise StateError(f"{self!r} is already started")
         loop = self._loop = asyncio.new_event_loop()
+        self._waker = waker_for(loop)
         started = threading.Event()
 
         def run() -> None:
@@ -126,28 +126,13 @@ class LoopRuntime:
         if self._thread_id is not None and threading.get_ident() == self._thread_id:
             self.loop.call_soon(self._run, actor)
             return
-        with self._lock:
-            self._ready.append(actor)
-            if self._waking:
-                return
-            self._waking = True
-        try:
-            self.loop.call_soon_threadsafe(self._drain)
-        except RuntimeError:  # the loop is closed: the engine stopped under a late message
-            with self._lock:
-                self._waking = False
-
-    def _drain(self) -> None:
-        if self._thread_id is None:  # the application's loop: its thread, learnt here
-            self._thread_id = threading.get_ident()
-        with self._lock:
-            ready, self._ready = self._ready, []
-            self._waking = False
-        for actor in ready:
-            self._run(actor)
+        assert self._waker is not None  # set with the loop
+        self._waker.call(self._run, actor)
 
     def _run(self, actor: RuntimeActor) -> None:
         """A slice of ``actor``'s messages, on the loop; a coroutine ends it."""
+        if self._thread_id is None:  # the application's loop: its thread, learnt here
+            self._thread_id = threading.get_ident()
 
         def suspend(envelope: Envelope[Any], coroutine: Coroutine[Any, Any, Any]) -> None:
             task = self.loop.create_task(self._await(actor, envelope, coroutine))

@@ -58,6 +58,10 @@ class InFlight:
         self._failures: dict[int, list[Failure]] = {}
         self.admitted = 0
         self.finished = 0
+        self._waiting: list[int] = []
+        """The limit each blocked :meth:`wait_below` waits to go under: a finish wakes them
+        only when one of them may go on, not for every update (the poller waits while a
+        thousand updates are in flight, and would wake a thousand times for nothing)."""
         self.hook_failures = 0
         """Exceptions from tolerated hooks (logged, the update counted as handled)."""
         self.on_acked: Callable[[int], None] | None = None
@@ -88,7 +92,7 @@ class InFlight:
         if handlers <= 0:
             with self._cond:
                 self.finished += 1
-                self._cond.notify_all()
+                self._wake()
             if key is not None and self.on_acked is not None:
                 self.on_acked(key)
             return
@@ -128,7 +132,7 @@ class InFlight:
                 self._abandoned.discard(seq)
                 key = None
             self.finished += 1
-            self._cond.notify_all()
+            self._wake()
         if key is None:
             return
         unhandled = [f for f in failures or () if not f.handled()]
@@ -136,6 +140,11 @@ class InFlight:
             self.on_failed(key, update, unhandled[0].error)
         elif self.on_acked is not None:
             self.on_acked(key)
+
+    def _wake(self) -> None:
+        """(Under the lock.) Wake the waiters if the count went below one's limit."""
+        if self._waiting and self.admitted - self.finished < max(self._waiting):
+            self._cond.notify_all()
 
     def abandon(self, seq: int) -> None:
         """Finish ``seq`` for this handler without acknowledging the update: it was not
@@ -172,16 +181,27 @@ class InFlight:
         deadline = None if timeout is None else time.monotonic() + timeout
         congested = self.congested
         with self._cond:
-            while self.admitted - self.finished >= limit or (
-                congested is not None and limit > 1 and congested()
-            ):
-                if cancelled is not None and cancelled():
-                    return False
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._cond.wait(remaining)
-            return True
+            self._waiting.append(limit)
+            try:
+                return self._wait_below(limit, deadline, congested, cancelled)
+            finally:
+                self._waiting.remove(limit)
+
+    def _wait_below(
+        self, limit: int, deadline: float | None, congested: Callable[[], bool] | None,
+        cancelled: Callable[[], bool] | None,
+    ) -> bool:
+        """(Under the lock, registered in ``_waiting``.) See :meth:`wait_below`."""
+        while self.admitted - self.finished >= limit or (
+            congested is not None and limit > 1 and congested()
+        ):
+            if cancelled is not None and cancelled():
+                return False
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            self._cond.wait(remaining)
+        return True
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until nothing is in flight; False on timeout."""

@@ -1,6 +1,7 @@
 """The sender stage: every outgoing Bot API call, rate-limited, retried, in per-chat order."""
 
 from actorbot.errors import SenderError, SenderQueueFull, SenderStopped, TooLate
+from actorbot.sending._answers import AnswerWatch, watch_answer
 from actorbot.sending._facade import ChatSender
 from actorbot.sending._future import CallFuture
 from actorbot.sending._limiter import AnsweredWindow, Lane, Limiter, LocalLimiter
@@ -23,6 +24,7 @@ from actorbot.sending._sender import (
 from actorbot.sending._settings import RateLimits, Sending
 
 __all__ = [
+    "AnswerWatch",
     "AnsweredWindow",
     "Call",
     "CallFuture",
@@ -47,4 +49,5 @@ __all__ = [
     "is_charged",
     "is_idempotent",
     "is_private_chat",
+    "watch_answer",
 ]

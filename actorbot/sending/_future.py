@@ -8,13 +8,12 @@ instructions at a time).
 
 It is also awaitable without blocking: ``await self.sender.send_message(...)`` in an
 ``async def`` hook parks the task on an asyncio future that the thread settling the call
-wakes with one ``call_soon_threadsafe``; no thread waits per call.
+wakes through the loop's :class:`~actorbot.runtime.LoopWaker`; no thread waits per call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import queue
 import sys
 import threading
@@ -24,6 +23,8 @@ from typing import Any, TypeVar
 
 from pykka import Future, ThreadingFuture, Timeout
 from pykka._threading import ThreadingFutureResult
+
+from actorbot.runtime import waker_for
 
 _LOCK = threading.Lock()
 
@@ -41,7 +42,8 @@ class CallFuture(ThreadingFuture[T]):
         Future.__init__(self)  # not ThreadingFuture's: no Condition yet
         self._result: ThreadingFutureResult | None = None
         self._waiters: threading.Condition | None = None
-        self._awaiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] | None = None
+        self._awaiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] | None = (
+            None)
         self.error_seen = False
         """True once :meth:`get` raised the call's error to someone: they handled it, so the
         update it belonged to is acknowledged rather than parked."""
@@ -108,9 +110,8 @@ class CallFuture(ThreadingFuture[T]):
             for loop, waiter in awaiting:
                 if loop is here:
                     loop.call_soon(_wake, waiter)
-                    continue
-                with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
-                    loop.call_soon_threadsafe(_wake, waiter)
+                else:  # one wake-up for every result settled meanwhile, not one each
+                    waker_for(loop).call(_wake, waiter)
 
     def set_get_hook(self, func: Any) -> None:
         with _LOCK:

@@ -61,6 +61,7 @@ from actorbot.errors import (
     TooLate,
 )
 from actorbot.runtime import Failure, InFlight, holding
+from actorbot.sending._answers import note_call
 from actorbot.sending._future import CallFuture
 from actorbot.sending._limiter import Lane, LocalLimiter, window_count
 from actorbot.sending._ratelimit import (
@@ -776,6 +777,7 @@ def submit(
 ) -> CallFuture[Any]:
     """Queue one call on the sender; the future resolves with its result or typed error."""
     method, checked = check_call(method, params)  # once, here: the workers trust it
+    note_call(method, checked)
     if not slots.acquire(blocking=block):
         raise SenderQueueFull(f"{method}: the sender's queue is full")
     call = Call(method, checked, notify=notify, tag=tag, options=options, held=holding())

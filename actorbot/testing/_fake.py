@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Final
 
 from actorbot.api import Connection
+from actorbot.testing import _errors as errs
 from actorbot.testing._dispatch import Dispatcher, token_is_valid
 from actorbot.testing._faults import Fault, FaultSet
 from actorbot.testing._flood import FloodControl, FloodLimits
@@ -135,6 +136,17 @@ class FakeBotApi(InjectMixin):
     @property
     def token(self) -> str:
         return self._token
+
+    def revoke_token(self) -> str:
+        """What BotFather's /revoke does: the current token is refused from now on (401
+        Unauthorized, a pending long poll included); returns the new token."""
+        bot_id, _, secret = self._token.partition(":")
+        new = f"{bot_id}:{secret}R"
+        with self._state.lock:
+            self._token = new
+            self._dispatch.token = new
+            self._state.terminate_poll(errs.UNAUTHORIZED, code=401)
+        return new
 
     @property
     def port(self) -> int:

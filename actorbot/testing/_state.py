@@ -53,12 +53,14 @@ class _Queued:
 
 
 class _Poll:
-    """A pending long poll; ``terminated`` is set to the 409 text that ends it."""
+    """A pending long poll; ``terminated`` is set to the error text that ends it (with
+    ``code``: 409, or 401 when the token is revoked)."""
 
-    __slots__ = ("terminated",)
+    __slots__ = ("code", "terminated")
 
     def __init__(self) -> None:
         self.terminated: str | None = None
+        self.code = 409
 
 
 class RawResult(bytes):
@@ -243,7 +245,7 @@ class BotState:
                         break
                     self.updates_cond.wait(remaining)
                     if poll.terminated is not None:
-                        raise FakeApiError(409, poll.terminated)
+                        raise FakeApiError(poll.code, poll.terminated)
                     if self.is_closing():
                         break
                     batch = self.collect(limit)
@@ -257,9 +259,10 @@ class BotState:
         self.stats["updates_delivered"] += len(batch)
         return result
 
-    def terminate_poll(self, reason: str = CONFLICT_SET_WEBHOOK) -> None:
+    def terminate_poll(self, reason: str = CONFLICT_SET_WEBHOOK, code: int = 409) -> None:
         if self.poll is not None:
             self.poll.terminated = reason
+            self.poll.code = code
             self.updates_cond.notify_all()
 
     def drop_pending(self) -> None:

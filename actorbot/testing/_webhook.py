@@ -67,6 +67,7 @@ class _Connection:
     def __init__(self) -> None:
         self.conn: http.client.HTTPConnection | None = None
         self.url = ""
+        self.opened = 0  # connections this worker opened (connection churn shows here)
 
     def close(self) -> None:
         conn, self.conn = self.conn, None
@@ -95,6 +96,7 @@ class _Connection:
                     parts.hostname or "127.0.0.1", parts.port or 80, timeout=_TIMEOUT
                 )
                 self.url = url
+                self.opened += 1
             self.conn.request("POST", target, body=data, headers=headers)
             response = self.conn.getresponse()
             response.read()
@@ -207,8 +209,9 @@ class WebhookDeliverer:
             self._connections.append(conn)
         try:
             while (job := self._take()) is not None:
+                opened = conn.opened
                 error = conn.post(job.url, job.secret, job.item.data)
-                self._done(job, error)
+                self._done(job, error, conn.opened - opened)
         finally:
             conn.close()
 
@@ -226,9 +229,11 @@ class WebhookDeliverer:
                 self._jobs_cond.wait()
             return None
 
-    def _done(self, job: _Job, error: str | None) -> None:
+    def _done(self, job: _Job, error: str | None, opened: int) -> None:
         st = self._state
         with st.lock:
+            if opened:
+                st.stats["webhook_connections"] += opened
             self._busy.discard(job.key)
             self._idle += 1
             self._posting -= 1

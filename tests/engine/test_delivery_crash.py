@@ -31,10 +31,10 @@ MESSAGES = 20  # 5,000 updates
 class Bot:
     """The echo bot as a subprocess on ``journal``."""
 
-    def __init__(self, tg: FakeBotApi, journal: Path) -> None:
+    def __init__(self, tg: FakeBotApi, journal: Path, flavour: str = "sync") -> None:
         env = {**os.environ, "ACTORBOT_TEST_TOKEN": tg.token, "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.bots.echo_bot", str(journal), tg.base_url],
+            [sys.executable, "-m", "tests.bots.echo_bot", str(journal), tg.base_url, flavour],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -94,23 +94,26 @@ def answered(tg: FakeBotApi) -> dict[int, list[str]]:
     return {chat: tg.sent_texts(chat) for chat in range(1, CHATS + 1)}
 
 
+@pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_sigkill_mid_load_loses_nothing_and_repeats_only_what_was_in_flight(
-    tg: FakeBotApi, tmp_path: Path
+    tg: FakeBotApi, tmp_path: Path, flavour: str
 ) -> None:
+    """``async``: the echo hook is ``async def`` and awaits its reply; an update is acked
+    only once the coroutine finished and its call resolved, so the same holds."""
     journal = tmp_path / "bot.journal"
     ids = inject(tg)
     total = len(ids)
     rng = random.Random(20261122)
     in_flight_at_kill: list[set[int]] = []
     for _ in range(3):
-        bot = Bot(tg, journal)
+        bot = Bot(tg, journal, flavour)
         target = min(replies(tg) + rng.randint(400, 1400), total - 500)
         wait_replies(tg, target)
         bot.kill()
         pending = pending_in(journal)
         assert pending, "the kill should have caught work in flight"
         in_flight_at_kill.append(pending)
-    bot = Bot(tg, journal)
+    bot = Bot(tg, journal, flavour)
     eventually(lambda: distinct_replies(tg) == total, 120, "every update answered",
                interval=0.05)
     out = bot.terminate()

@@ -7,9 +7,6 @@ thread is left behind after ``stop()``.
 from __future__ import annotations
 
 import itertools
-import random
-import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -20,9 +17,7 @@ from actorbot import seeds
 from actorbot.engine import Handling
 from actorbot.handlers._handler import (
     ChatHandler,
-    EngineStopping,
     Handler,
-    IdleTimeout,
     UserHandler,
 )
 from actorbot.intake import Polling
@@ -30,8 +25,8 @@ from actorbot.routing._router import FailurePolicy, Route
 from actorbot.testing import FakeBotApi
 from actorbot.updates import UPDATE_TYPES
 from tests.corpus import ROWS, Row, load
+from tests.helpers import LivenessProbe, make_engine, passivation_storm
 from tests.helpers import eventually as wait
-from tests.helpers import make_engine
 
 pytestmark = pytest.mark.usefixtures("no_thread_left")
 
@@ -76,33 +71,11 @@ def test_chats_interleaved_each_gets_exactly_its_count_in_order(
 # -- passivation race ---------------------------------------------------------------------
 
 
-class Probe(ChatHandler):
-    """Checks by itself that no two handlers are live for one seed."""
-
-    lock = threading.Lock()
+class Probe(LivenessProbe):
     live: ClassVar[dict[Any, int]] = {}
     violations: ClassVar[list[Any]] = []
     received: ClassVar[defaultdict[Any, list[int]]] = defaultdict(list)
     opens: ClassVar[defaultdict[Any, int]] = defaultdict(int)
-
-    def on_open(self, update: Any) -> None:
-        with self.lock:
-            if self.seed in self.live:
-                self.violations.append(("two live handlers", self.seed))
-            self.live[self.seed] = id(self)
-            self.opens[self.seed] += 1
-
-    def on_message(self, update: Any) -> None:
-        self.received[self.seed].append(update["update_id"])
-
-    def on_close(self, reason: BaseException) -> None:
-        with self.lock:
-            if self.live.get(self.seed) != id(self):
-                self.violations.append(("closed while not live", self.seed))
-            else:
-                del self.live[self.seed]
-            if not isinstance(reason, IdleTimeout | EngineStopping):
-                self.violations.append(("unexpected close", repr(reason)))
 
 
 def test_passivation_race_loses_and_reorders_nothing(tg: FakeBotApi) -> None:
@@ -110,30 +83,11 @@ def test_passivation_race_loses_and_reorders_nothing(tg: FakeBotApi) -> None:
     Probe.violations.clear()
     Probe.received.clear()
     Probe.opens.clear()
-    rng = random.Random(7)
-    n_seeds, bursts, per_burst = 100, 100, 500
-    engine = make_engine(
-        tg, [Route(seeds.per_chat_id(), Probe, idle_timeout=0.003)],
-        handling=Handling(max_in_flight=5000, sweep_limit=10_000),
-    )
-    expected: defaultdict[int, list[int]] = defaultdict(list)
-    with engine:
-        for _ in range(bursts):
-            chats = [rng.randrange(n_seeds) for _ in range(per_burst)]
-            ids = tg.inject_updates(
-                {"message": {"message_id": 1, "date": 0, "chat": {"id": c, "type": "private"},
-                             "text": "x"}} for c in chats)
-            for c, update_id in zip(chats, ids, strict=True):
-                expected[c].append(update_id)
-            time.sleep(rng.uniform(0, 0.008))  # load shape: let handlers idle out meanwhile
-        total = bursts * per_burst
-        wait(lambda: sum(map(len, Probe.received.values())) >= total, 120, "all updates")
-        wait(lambda: engine.stats()["handlers_alive"] == 0, 30, "handlers to passivate")
-        stats = engine.stats()
+    expected, stats = passivation_storm(tg, Probe, Probe.received, seed=7)
     assert Probe.violations == []
-    assert dict(Probe.received) == dict(expected)  # nothing lost, duplicated or reordered
+    assert dict(Probe.received) == expected  # nothing lost, duplicated or reordered
     assert stats["passivated"] == sum(Probe.opens.values())
-    assert stats["passivated"] > n_seeds  # seeds came back after idling out
+    assert stats["passivated"] > 100  # seeds came back after idling out
     assert stats["buffered_total"] > 0  # updates did arrive mid-handshake
     assert stats["buffered"] == 0
     assert stats["passivating"] == 0

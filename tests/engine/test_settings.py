@@ -23,7 +23,7 @@ ROUTES = [Route(per_chat_id(), Echo)]
 def test_the_engine_takes_a_handful_of_parameters() -> None:
     params = inspect.signature(Engine.__init__).parameters
     assert list(params) == ["self", "token", "routes", "intake", "handling", "sending",
-                            "connection", "journal", "access", "commands", "hooks",
+                            "connection", "journal", "state", "access", "commands", "hooks",
                             "stats_interval", "clock", "components"]
 
 

@@ -9,9 +9,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from actorbot import Engine, FailurePolicy, Route, UserHandler, per_chat_id, per_from_id
-from actorbot.engine import Hooks
-from actorbot.errors import PollingStopped, ServerError
+from actorbot.engine import Hooks, Status
+from actorbot.errors import NotRunning, PollingStopped, ServerError, StateError
 from actorbot.handlers._handler import ChatHandler
+from actorbot.intake import Polling
 from actorbot.testing import FakeBotApi, Fault
 from tests.helpers import eventually, make_engine
 
@@ -199,3 +200,126 @@ def test_engine_repr_and_misuse_messages(tg: FakeBotApi) -> None:
     assert repr(engine) == "Engine(bot_id=123456, status='stopped')"
     with pytest.raises(RuntimeError, match="engine is stopped"):
         engine.feed({"update_id": 1})
+
+
+# -- the Status enum and the failed state ----------------------------------------------------
+
+
+def test_status_is_a_str_enum() -> None:
+    assert Status.CONNECTED == "connected"
+    assert isinstance(Status.FAILED, str)
+    assert f"{Status.RETRYING}" == "retrying"
+    assert [s.value for s in Status] == [
+        "stopped", "starting", "connected", "retrying", "failed", "stopping"]
+
+
+def _wait_failed(engine: Engine) -> None:
+    eventually(lambda: engine.status == "failed", 30, "the fatal error")
+
+
+def test_a_wrong_token_fails_the_engine(tg: FakeBotApi) -> None:
+    events = Events()
+    wrong = tg.token + "x"
+    engine = Engine(wrong, [Route(per_chat_id(), Echo)], connection=tg.connection,
+                    intake=Polling(timeout=1), stats_interval=None, hooks=events.hooks())
+    with capture_logs() as logs:
+        engine.start()
+        try:
+            _wait_failed(engine)
+            assert engine.status is Status.FAILED
+            assert not engine.running
+            assert isinstance(engine.error, PollingStopped)
+            with pytest.raises(NotRunning, match=r"engine failed .*PollingStopped") as raised:
+                engine.feed({"update_id": 1, "message": {}})
+            assert wrong not in str(raised.value)
+            with pytest.raises(NotRunning, match="engine failed"):
+                engine.call("getMe")
+            with pytest.raises(StateError, match="stop\\(\\) it"):
+                engine.start()
+        finally:
+            assert engine.stop()
+    assert engine.status == "stopped"
+    assert isinstance(engine.error, PollingStopped)  # kept after stop()
+    statuses = [e for e in events.list() if isinstance(e, str)]
+    assert statuses == ["starting", "failed", "stopping", "stopped"]
+    assert all(isinstance(e, Status) for e in events.list() if isinstance(e, str))
+    assert wrong not in repr(logs)
+
+
+def test_a_token_revoked_while_running_fails_the_engine(tg: FakeBotApi) -> None:
+    events = Events()
+    with make_engine(tg, [Route(per_chat_id(), Echo)], hooks=events.hooks()) as engine:
+        eventually(lambda: engine.status == "connected", 30, "the first getUpdates")
+        tg.inject_message(1, "hi")
+        assert tg.wait_for(lambda: tg.sent_texts(1) == ["hi"], 30)
+        old = tg.token
+        assert tg.revoke_token() != old
+        _wait_failed(engine)
+        assert not engine.running
+        with pytest.raises(NotRunning, match="engine failed"):
+            engine.feed({"update_id": 1})
+    assert engine.status == "stopped"
+    statuses = [e for e in events.list() if isinstance(e, str)]
+    assert statuses == ["starting", "connected", "on_connected", "failed", "stopping",
+                        "stopped"]
+
+
+def test_run_forever_raises_the_fatal_error_after_stopping(tg: FakeBotApi) -> None:
+    tg.add_fault(Fault(method="getUpdates", status=401))
+    engine = make_engine(tg, [Route(per_chat_id(), Echo)])
+    with pytest.raises(PollingStopped):
+        engine.run_forever()
+    assert engine.status == "stopped"
+
+
+# -- a raising on_callback_query still answers its query -------------------------------------
+
+
+class Buttons(UserHandler):
+    def on_callback_query(self, query: dict[str, Any]) -> None:
+        if query["data"] == "answer-then-fail":
+            self.sender.answer_callback_query(query["id"], text="done")
+        raise RuntimeError("button bug")
+
+    def on_chat_message(self, msg: dict[str, Any]) -> None:
+        self.sender.send_message("still here")
+
+
+def _answers(tg: FakeBotApi) -> list[dict[str, Any]]:
+    return [dict(c.params) for c in tg.calls_to("answerCallbackQuery")]
+
+
+@pytest.mark.parametrize("text", [None, "Something went wrong"])
+def test_a_raising_callback_hook_answers_its_query_once(
+    tg: FakeBotApi, text: str | None
+) -> None:
+    class Kind(Buttons):
+        callback_failure_text = text
+
+    with make_engine(tg, [Route(per_from_id(), Kind, on_failure=NO_RETRY)]) as engine:
+        fail = tg.inject_callback_query(5, 5, "fail", message_id=1)
+        answered = tg.inject_callback_query(5, 5, "answer-then-fail", message_id=1)
+        tg.inject_message(5, "hi")  # same handler, after both queries
+        assert tg.wait_for(lambda: tg.sent_texts(5) == ["still here"], 30)
+        stats = engine.stats()
+    expected = {"callback_query_id": fail["callback_query"]["id"]}
+    if text is not None:
+        expected["text"] = text
+    by_id = {a["callback_query_id"]: a for a in _answers(tg)}  # sent in any order
+    assert len(_answers(tg)) == len(by_id) == 2
+    assert by_id[fail["callback_query"]["id"]] == expected
+    assert by_id[answered["callback_query"]["id"]]["text"] == "done"
+    assert all(c.status == 200 for c in tg.calls_to("answerCallbackQuery"))
+    assert (stats["hook_failures"], stats["failed"], stats["spawned"]) == (2, 0, 1)
+    assert engine.dead_letters() == []
+
+
+def test_a_failed_courtesy_answer_is_not_a_dead_letter(tg: FakeBotApi) -> None:
+    tg.add_fault(Fault(method="answerCallbackQuery", status=400))
+    with make_engine(tg, [Route(per_from_id(), Buttons, on_failure=NO_RETRY)]) as engine:
+        tg.inject_callback_query(5, 5, "fail", message_id=1)
+        tg.inject_message(5, "hi")
+        assert tg.wait_for(lambda: tg.sent_texts(5) == ["still here"], 30)
+        assert tg.wait_for(lambda: len(tg.calls_to("answerCallbackQuery")) == 1, 30)
+        engine.stop()
+        assert engine.dead_letters() == []

@@ -37,7 +37,7 @@ def test_unreadable_answers_are_counted_then_fatal_and_stop_stops(
         assert isinstance(engine.error, PollingStopped)
         assert "4 getUpdates answers in a row could not be read" in str(engine.error)
         stats = engine.stats()
-        assert engine.status == "retrying"
+        assert engine.status == "failed"  # nothing polls any more
         assert engine.stop(5) is True
     assert engine.status == "stopped"
     assert stats["poll_errors"] == 4

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
-from actorbot import AccessList, ChatHandler, Client, Engine, Handler, Route, command, per_chat_id
+from actorbot import (
+    AccessList,
+    ChatHandler,
+    Client,
+    Engine,
+    Handler,
+    Route,
+    command,
+    command_of,
+    per_chat_id,
+)
 from actorbot.engine import Hooks
 from actorbot.handlers import parse_command, sync_commands
 from actorbot.handlers._commands import CommandText, commands_of, declared_commands
@@ -151,7 +162,9 @@ def test_sync_sets_only_what_differs(tg: FakeBotApi) -> None:
 
         tg.reset_calls()
         assert sync_commands(client, [Bot, Bot]) == []
-        assert len(tg.calls_to("getMyCommands")) == 3
+        # the 3 declared menus, then the 5 other well-known scopes x languages: empty
+        assert len(tg.calls_to("getMyCommands")) == 8
+        assert tg.calls_to("deleteMyCommands") == []
         assert tg.calls_to("setMyCommands") == []
 
         client.set_my_commands([{"command": "old", "description": "Old"}], language_code="ru")
@@ -160,6 +173,54 @@ def test_sync_sets_only_what_differs(tg: FakeBotApi) -> None:
         assert [(m.scope, m.language) for m in again] == [(None, "ru")]
         assert len(tg.calls_to("setMyCommands")) == 1
         assert tg.commands(language_code="ru")[0]["command"] == "start"
+
+
+class Fewer(ChatHandler):
+    @command("start", "Start the bot")
+    def start_command(self, msg: dict[str, Any], args: str) -> None:
+        self.sender.send_message("start")
+
+
+def test_sync_deletes_menus_no_longer_declared(tg: FakeBotApi) -> None:
+    chat_scope = {"type": "chat", "chat_id": 42}
+
+    class InOneChat(ChatHandler):
+        @command("only", "Only here", scope=chat_scope)
+        def only(self, msg: dict[str, Any], args: str) -> None:
+            pass
+
+    published: set[tuple[str, str]] = set()
+    with Client(tg.token, base_url=tg.base_url) as client:
+        sync_commands(client, [Bot, InOneChat], published=published)
+        assert tg.commands(chat_scope) != []
+        client.set_my_commands([{"command": "x", "description": "By hand"}],
+                               scope={"type": "all_group_chats"})
+        tg.reset_calls()
+        done = sync_commands(client, [Fewer], published=published)
+    # "ru" and the admins' scope are no longer declared; the chat scope was published
+    # before; all group chats is a well-known scope: all found and deleted.
+    assert sorted((json.dumps(m.scope), m.language) for m in done if not m.commands) == [
+        ('null', "ru"), ('{"chat_id": 42, "type": "chat"}', ""),
+        ('{"type": "all_chat_administrators"}', ""), ('{"type": "all_group_chats"}', "")]
+    assert len(tg.calls_to("deleteMyCommands")) == 4
+    assert tg.commands(language_code="ru") == tg.commands(ADMINS) == []
+    assert tg.commands(chat_scope) == tg.commands({"type": "all_group_chats"}) == []
+    assert [c["command"] for c in tg.commands()] == ["start"]
+    assert published == {('{"type": "default"}', "")}
+
+
+@pytest.mark.usefixtures("no_thread_left")
+def test_a_restarted_engine_deletes_the_menus_it_no_longer_declares(tg: FakeBotApi) -> None:
+    with make_engine(tg, [Route(per_chat_id(), Bot)]):
+        pass
+    assert tg.commands(language_code="ru") != []
+    with make_engine(tg, [Route(per_chat_id(), Fewer)]):  # a new process, a new engine
+        pass
+    assert tg.commands(ADMINS) == []  # a well-known scope: found and deleted
+    assert [c["command"] for c in tg.commands()] == ["start"]
+    # The documented limit: no handler declares "ru" now and the new engine never
+    # published it, so nothing tells it to look there.
+    assert tg.commands(language_code="ru") != []
 
 
 # -- in the engine ----------------------------------------------------------------------------
@@ -188,7 +249,8 @@ def test_engine_syncs_at_start_and_dispatches_commands(tg: FakeBotApi) -> None:
     with make_engine(tg, [Route(per_chat_id(), Bot)]):
         pass
     assert tg.calls_to("setMyCommands") == []  # unchanged: nothing rewritten
-    assert len(tg.calls_to("getMyCommands")) == 3
+    assert tg.calls_to("deleteMyCommands") == []
+    assert len(tg.calls_to("getMyCommands")) == 8
 
 
 @pytest.mark.usefixtures("no_thread_left")
@@ -207,13 +269,23 @@ def test_a_failed_sync_is_logged_and_commands_still_work(tg: FakeBotApi) -> None
     assert [type(e).__name__ for e in errors] == ["ServerError"]
 
 
-def test_no_declared_commands_means_no_calls(tg: FakeBotApi) -> None:
-    class Plain(ChatHandler):
-        pass
+@pytest.mark.usefixtures("no_thread_left")
+def test_without_commands_the_username_is_still_fetched_for_catch_all_hooks(
+    tg: FakeBotApi,
+) -> None:
+    class CatchAll(ChatHandler):
+        def on_chat_message(self, msg: dict[str, Any]) -> None:
+            parsed = command_of(self, msg)
+            self.sender.send_message(f"cmd:{parsed.name}" if parsed else f"text:{msg['text']}")
 
-    with make_engine(tg, [Route(per_chat_id(), Plain)]):
-        pass
-    assert [c.method for c in tg.calls if "Command" in c.method or c.method == "getMe"] == []
+    with make_engine(tg, [Route(per_chat_id(), CatchAll)]):
+        for text in ["/go@other_bot", "/go@Test_Bot", "/go"]:
+            tg.inject_command(-100, text, chat_type="supergroup")
+        tg.inject_message(-100, "plain", chat_type="supergroup")
+        assert tg.wait_for(lambda: len(tg.sent_texts(-100)) == 4, 30)
+    assert tg.sent_texts(-100) == ["text:/go@other_bot", "cmd:go", "cmd:go", "text:plain"]
+    assert [c.method for c in tg.calls if "Command" in c.method or c.method == "getMe"] == [
+        "getMe"]  # no menu to publish: no command calls
 
 
 def test_commands_false_still_knows_the_username_but_does_not_sync(tg: FakeBotApi) -> None:
