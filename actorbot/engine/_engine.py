@@ -15,7 +15,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from types import FrameType, TracebackType
 from typing import Any, Final, Self
 
@@ -497,13 +497,18 @@ class Engine:
     def dispatch(self, targets: Iterable[tuple[int, Any]], event: Routed) -> None:
         """Hand ``event`` to the handler of each ``(route index, seed)`` through the
         router (components use it while the engine stops, until the handlers close)."""
+        self.dispatch_all([(tuple(targets), event)])
+
+    def dispatch_all(self, events: list[tuple[Sequence[tuple[int, Any]], Routed]]) -> None:
+        """:meth:`dispatch` for several events at once, in order: one router wake-up."""
         router = self._router_ref
         if router is None:
             raise NotRunning(f"engine is {self.status}: no router to dispatch to")
         try:
-            router.tell(Dispatch(tuple(targets), event))
+            router.tell(Dispatch(events))
         except pykka.ActorDeadError:
-            event.failed(NotRunning("the engine stopped"))
+            for _, event in events:
+                event.failed(NotRunning("the engine stopped"))
 
     def call(self, method: str, /, **params: Any) -> CallFuture[Any]:
         """Queue any Bot API call on the sender (from code outside handlers)."""

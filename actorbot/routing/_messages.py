@@ -58,12 +58,12 @@ class Shutdown:
 
 @dataclass(slots=True, frozen=True)
 class Dispatch:
-    """Anyone -> router: deliver ``event`` to the handler of each ``(route index, seed)``
-    in ``targets``, through the same path as updates (ordered with that seed's updates,
-    buffered while it passivates, handed to its successor)."""
+    """Anyone -> router: for each ``(targets, event)`` of ``events``, in order, deliver
+    ``event`` to the handler of each ``(route index, seed)`` in ``targets``, through the
+    same path as updates (ordered with that seed's updates, buffered while it passivates,
+    handed to its successor). A batch costs the router one wake-up."""
 
-    targets: Sequence[tuple[int, Any]]
-    event: Routed
+    events: Sequence[tuple[Sequence[tuple[int, Any]], Routed]]
 
 
 class Ask(Routed):

@@ -254,7 +254,7 @@ class Router(pykka.ThreadingActor):
         if kind is Batch:
             self._route_batch(message.updates, replay=message.replay)
         elif kind is Dispatch:
-            self._dispatch(message.targets, message.event)
+            self._dispatch(message.events)
         elif kind is Tick:
             self._sweep()
             self._tick_timer = self.clock.call_later(self.tick, self._tell_tick)
@@ -328,19 +328,22 @@ class Router(pykka.ThreadingActor):
             if type(date) is int:
                 stats.last_update_date = date
 
-    def _dispatch(self, targets: Any, event: Routed) -> None:
-        """An event that is not an update, for given seeds: delivered as updates are, but
+    def _dispatch(self, events: Any) -> None:
+        """Events that are not updates, for given seeds: delivered as updates are, but
         neither journaled nor retried (a failure reaches ``event.failed``)."""
         if self._shutdown is not None:
-            self.stats.dropped += 1
-            event.failed(NotRunning("the engine is stopping"))
+            for _, event in events:
+                self.stats.dropped += 1
+                event.failed(NotRunning("the engine is stopping"))
             return
-        seq = next(self._seq)
-        self.tracker.admit(1)  # stop() waits for it as for an update
-        self.tracker.begin(seq, len(targets))
+        tracker = self.tracker
+        tracker.admit(len(events))  # stop() waits for them as for updates
         now = self.clock.now()
-        for index, seed in targets:
-            self._deliver(index, seed, Deliver(event, seq), now)
+        for targets, event in events:
+            seq = next(self._seq)
+            tracker.begin(seq, len(targets))
+            for index, seed in targets:
+                self._deliver(index, seed, Deliver(event, seq), now)
 
     def _banned(self, access: AccessList, update: Any) -> bool:
         """Drop an update from a banned user or chat before any handler sees it."""

@@ -172,6 +172,7 @@ class MiniApp:
         self._server: Server | None = None
         self._route_indexes: list[int] = []
         self._outboxes: dict[asyncio.AbstractEventLoop, _Outbox] = {}
+        self._batches: dict[asyncio.AbstractEventLoop, tuple[Engine, list[Any]]] = {}
         self._clients: dict[int, dict[Client, concurrent.futures.Future[None]]] = {}
         self._lock = threading.Lock()  # the ASGI app may run on another loop's thread
         self.logins = 0
@@ -338,9 +339,11 @@ class MiniApp:
             self.logins += 1
         log.debug("webapp.client_connected", client=client.id, user_id=user_id)
         try:
-            client.send("welcome", {"user": data.user})
             if not self._dispatch(client, ClientConnected(client)):
                 return
+            # After the dispatch: the batch reaches the router before this frame is
+            # written, so what the user does after the welcome comes after "connected".
+            client.send("welcome", {"user": data.user})
             await self._read(transport, client, engine)
         finally:
             client.open = False
@@ -352,7 +355,7 @@ class MiniApp:
                         del self._clients[user_id]
             self._dispatch(client, ClientDisconnected(client))
             log.debug("webapp.client_disconnected", client=client.id, user_id=user_id)
-            ended.set_result(None)
+            asyncio.get_running_loop().call_soon(ended.set_result, None)  # after the flush
 
     async def _authenticate(
         self, transport: Transport, offered: str | None, engine: Engine
@@ -461,14 +464,36 @@ class MiniApp:
         return targets
 
     def _dispatch(self, client: Client, event: Routed) -> bool:
+        """Send ``event`` to the client's handlers. On a loop, the events of one loop
+        iteration go to the router in one message, in order (one router wake-up for many
+        messages); from a handler's thread (a handover), at once."""
         engine = self._engine
         if engine is None:
             return False
-        try:
-            engine.dispatch(client.targets, event)
-        except NotRunning:
-            return False
+        loop = asyncio._get_running_loop()
+        if loop is None:
+            try:
+                engine.dispatch(client.targets, event)
+            except NotRunning:
+                return False
+            return True
+        batch = self._batches.get(loop)
+        if batch is None:
+            batch = self._batches[loop] = (engine, [])
+            loop.call_soon(self._flush, loop)
+        batch[1].append((client.targets, event))
         return True
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch = self._batches.pop(loop, None)
+        if batch is None:
+            return
+        engine, events = batch
+        try:
+            engine.dispatch_all(events)
+        except NotRunning as exc:
+            for _, event in events:
+                event.failed(exc)
 
 
 def _probe(user_id: int, user: Mapping[str, Any]) -> dict[str, Any]:

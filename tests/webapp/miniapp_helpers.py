@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -92,6 +93,7 @@ def running(
     JOURNAL.events.clear()
     engine_options = {k: options.pop(k) for k in list(options)
                       if k in {"access", "intake", "clock"}}
+    engine_options.setdefault("intake", None)  # updates come by say(): no poller timing
     app = MiniApp(port=0, **options)
     engine = make_engine(tg, routes or [Route(per_from_id(), handler, name="users")],
                          components=[app], **engine_options)
@@ -123,6 +125,14 @@ async def next_frame(ws: ClientConnection, type: str) -> dict[str, Any]:
         if frame["type"] == type:
             data: dict[str, Any] = frame["data"]
             return data
+
+
+_update_ids = itertools.count(1)
+
+
+def say(engine: Engine, user: int, text: str) -> None:
+    """``user`` writes ``text`` to the bot in the private chat (fed, not polled)."""
+    engine.feed(text_update(next(_update_ids), user, text))
 
 
 def text_update(update_id: int, user: int, text: str) -> dict[str, Any]:

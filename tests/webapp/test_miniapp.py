@@ -37,6 +37,7 @@ from tests.webapp.miniapp_helpers import (
     login,
     next_frame,
     running,
+    say,
 )
 
 pytestmark = pytest.mark.usefixtures("no_thread_left")
@@ -171,12 +172,12 @@ def test_a_user_no_route_gives_a_seed_is_refused(tg: FakeBotApi) -> None:
 
 
 def test_client_messages_and_updates_reach_one_handler_in_order(tg: FakeBotApi) -> None:
-    with running(tg) as (_, app):
+    with running(tg) as (engine, app):
         async def main() -> None:
             ws = await login(app, tg, 42)
             handler = None
             for i in range(1, 21):
-                tg.inject_message(42, f"tg {i}")
+                say(engine, 42, f"tg {i}")
                 pushed = await next_frame(ws, "tg")  # the handler saw update i ...
                 assert pushed == {"text": f"tg {i}", "seen": 2 * i - 1}
                 answer = await ask(ws, "set", i)     # ... and then this, right after it
@@ -189,7 +190,7 @@ def test_client_messages_and_updates_reach_one_handler_in_order(tg: FakeBotApi) 
             answers = [await next_frame(ws, "answer") for _ in range(200)]
             assert [a["data"] for a in answers] == list(range(200))
             assert [a["seen"] for a in answers] == list(range(41, 241))
-            tg.inject_message(42, "what now?")
+            say(engine, 42, "what now?")
             await next_frame(ws, "tg")
             await ws.close()
         asyncio.run(main())
@@ -201,13 +202,13 @@ def test_client_messages_and_updates_reach_one_handler_in_order(tg: FakeBotApi) 
 def test_two_pages_of_one_user_share_the_handler_and_pushes_reach_both(
     tg: FakeBotApi,
 ) -> None:
-    with running(tg) as (_, app):
+    with running(tg) as (engine, app):
         async def main() -> None:
             first, second = await login(app, tg, 42), await login(app, tg, 42)
             await ask(first, "set", "from the first page")
             assert app.clients_of(42)
             assert len(app.clients_of(42)) == 2
-            tg.inject_message(42, "hello both")
+            say(engine, 42, "hello both")
             for ws in (first, second):
                 assert (await next_frame(ws, "tg"))["text"] == "hello both"
             answer = await ask(second, "get")
@@ -296,7 +297,7 @@ def test_a_handler_that_closes_or_fails_hands_its_clients_over_at_once(
             first = (await ask(ws, "close"))["handler"]
             # the successor has the client before the page says anything: it can push
             JOURNAL.wait(lambda ev: [e[0] for e in ev[42]].count("connected") == 2)
-            tg.inject_message(42, "after close")
+            say(engine, 42, "after close")
             assert (await next_frame(ws, "tg"))["seen"] == 1
             await ws.send(json.dumps({"type": "boom"}))
             JOURNAL.wait(lambda ev: [e[0] for e in ev[42]].count("connected") == 3)
