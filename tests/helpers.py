@@ -111,6 +111,44 @@ def passivation_storm(
     return dict(expected), stats
 
 
+class BotProcess:
+    """A bot from ``tests/bots`` in a subprocess (``python -m MODULE ARGS``, the token in
+    ``ACTORBOT_TEST_TOKEN``), started once it prints ``ready``: for tests that kill it."""
+
+    def __init__(self, tg: FakeBotApi, module: str, *args: str) -> None:
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parents[1]
+        env = {**os.environ, "ACTORBOT_TEST_TOKEN": tg.token, "PYTHONPATH": str(root)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if line.strip() != "ready":
+            self.proc.kill()
+            _, err = self.proc.communicate(timeout=30)
+            raise AssertionError(f"the bot did not start: {line!r}\n{err}")
+
+    def kill(self) -> None:
+        import signal
+
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.communicate(timeout=30)
+
+    def terminate(self) -> tuple[str, str]:
+        """SIGTERM (a graceful stop); its stdout and stderr once it exited with 0."""
+        import signal
+
+        self.proc.send_signal(signal.SIGTERM)
+        out, err = self.proc.communicate(timeout=60)
+        assert self.proc.returncode == 0, err
+        return out, err
+
+
 @contextlib.contextmanager
 def logging_restored() -> Iterator[None]:
     """Undo what configure_logging() (or a docs sample calling it) does to global state."""

@@ -8,12 +8,8 @@ only updates allowed to be answered twice.
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import sqlite3
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,37 +17,18 @@ from pathlib import Path
 import pytest
 
 from actorbot.testing import FakeBotApi
-from tests.helpers import eventually
+from tests.helpers import BotProcess, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 CHATS = 250
 MESSAGES = 20  # 5,000 updates
 
 
-class Bot:
+class Bot(BotProcess):
     """The echo bot as a subprocess on ``journal``."""
 
     def __init__(self, tg: FakeBotApi, journal: Path, flavour: str = "sync") -> None:
-        env = {**os.environ, "ACTORBOT_TEST_TOKEN": tg.token, "PYTHONPATH": str(ROOT)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.bots.echo_bot", str(journal), tg.base_url, flavour],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if line.strip() != "ready":
-            self.proc.kill()
-            _, err = self.proc.communicate(timeout=30)
-            raise AssertionError(f"the bot did not start: {line!r}\n{err}")
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.communicate(timeout=30)
-
-    def terminate(self) -> str:
-        self.proc.send_signal(signal.SIGTERM)
-        out, err = self.proc.communicate(timeout=60)
-        assert self.proc.returncode == 0, err
-        return out
+        super().__init__(tg, "tests.bots.echo_bot", str(journal), tg.base_url, flavour)
 
 
 @pytest.fixture
@@ -116,7 +93,7 @@ def test_sigkill_mid_load_loses_nothing_and_repeats_only_what_was_in_flight(
     bot = Bot(tg, journal, flavour)
     eventually(lambda: distinct_replies(tg) == total, 120, "every update answered",
                interval=0.05)
-    out = bot.terminate()
+    out, _ = bot.terminate()
     assert "pending=0" in out
 
     duplicated: Counter[str] = Counter()
@@ -140,7 +117,7 @@ def test_graceful_stop_under_load_repeats_nothing(tg: FakeBotApi, tmp_path: Path
     total = CHATS * MESSAGES
     bot = Bot(tg, journal)
     wait_replies(tg, total // 3)
-    out = bot.terminate()  # SIGTERM: stop fetching, drain, flush, confirm, stop
+    out, _ = bot.terminate()  # SIGTERM: stop fetching, drain, flush, confirm, stop
     assert "pending=0 in_flight=0" in out
     assert pending_in(journal) == set()
     stopped_at = replies(tg)

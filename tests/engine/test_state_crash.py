@@ -9,12 +9,8 @@ number of messages, and no reply ever says more.
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,38 +18,22 @@ import pytest
 
 from actorbot.testing import FakeBotApi, Fault
 from tests.bots.state_counter_bot import MIRROR
-from tests.helpers import eventually
+from tests.helpers import BotProcess, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 CHATS = 200
 MESSAGES = 50  # 10,000 updates
 
 
-class Bot:
+class Bot(BotProcess):
     def __init__(self, tg: FakeBotApi, db: Path, *options: str) -> None:
-        env = {**os.environ, "ACTORBOT_TEST_TOKEN": tg.token, "PYTHONPATH": str(ROOT)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.bots.state_counter_bot", str(db), tg.base_url,
-             *options],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if line.strip() != "ready":
-            self.proc.kill()
-            _, err = self.proc.communicate(timeout=30)
-            raise AssertionError(f"the bot did not start: {line!r}\n{err}")
+        super().__init__(tg, "tests.bots.state_counter_bot", str(db), tg.base_url, *options)
 
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.communicate(timeout=30)
-
-    def terminate(self) -> str:
-        self.proc.send_signal(signal.SIGTERM)
-        out, err = self.proc.communicate(timeout=60)
-        assert self.proc.returncode == 0, err
+    def terminate(self) -> tuple[str, str]:
+        out, err = super().terminate()
         assert "state.write_failed" not in err, err
         assert "journal.write_failed" not in err, err
-        return out
+        return out, err
 
 
 @pytest.fixture
@@ -104,7 +84,7 @@ def test_sigkilled_counter_counts_every_message_exactly_once(
     bot = Bot(tg, db, *options)
     eventually(lambda: all(MESSAGES in counts(tg, c) for c in range(1, CHATS + 1)), 180,
                "every chat's last count", interval=0.1)
-    out = bot.terminate()
+    out, _ = bot.terminate()
     assert "pending=0" in out
     if mirror:  # the reordering happened: some acks waited for an earlier update
         assert "held=0" not in out, out

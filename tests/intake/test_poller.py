@@ -209,6 +209,9 @@ def test_a_backward_jump_is_a_new_sequence_and_old_news_is_not_handled_again(
     eventually(lambda: len(flat(sink)) == 2, what="the first batch")
     offset = poller.offset
     assert offset == first[-1] + 1
+    # The faults below answer without the fake's own getUpdates, so they confirm nothing:
+    # wait until a real poll confirmed the first batch, or a later poll gets it again.
+    eventually(lambda: tg.confirmed_offset == offset, what="the first batch confirmed")
     # Telegram sends an update it already confirmed: recorded before, so not handed over.
     tg.add_fault(Fault(method="getUpdates", times=1, body={"ok": True, "result": [
         _msg(first[0])]}))
