@@ -1,13 +1,25 @@
 """The router stage: routes, the failure policy, the access list, one handler per seed."""
 
 from actorbot.routing._access import AccessList
-from actorbot.routing._messages import Batch, ChatMoved, Ping, Respawn, Shutdown, SweepMore, Tick
+from actorbot.routing._messages import (
+    Ask,
+    Batch,
+    ChatMoved,
+    Dispatch,
+    Ping,
+    Respawn,
+    Shutdown,
+    SweepMore,
+    Tick,
+)
 from actorbot.routing._router import FailurePolicy, Route, Router, RouterStats
 
 __all__ = [
     "AccessList",
+    "Ask",
     "Batch",
     "ChatMoved",
+    "Dispatch",
     "FailurePolicy",
     "Ping",
     "Respawn",
