@@ -101,3 +101,13 @@ def test_state_counter_counts_on_across_passivation_and_restart() -> None:
     assert result.returncode == 0, result.stderr
     assert "chat 1001: bot answered ['1', '2', '3', '4', '5', '6']" in result.stdout
     assert "run 2: idle for 0.3 s, 1 handler passivated" in result.stdout
+
+
+def test_mini_app_page_and_chat_share_one_actor() -> None:
+    result = run("mini_app/mini_app_bot.py")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "page : saw [0, 1, 2, 2], last {'counter': 2, 'note': 'from the page'}" in out
+    assert "chat : bot answered [\"counter: 2, note: 'from the page'\"]" in out
+    assert "ask  : {'counter': 2, 'note': 'from the page'}" in out
+    assert "TEST-token" not in out + result.stderr

@@ -15,7 +15,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from types import FrameType, TracebackType
 from typing import Any, Final, Self
 
@@ -23,6 +23,7 @@ import pykka
 import structlog
 
 from actorbot.api import Client, Connection
+from actorbot.engine._components import Component
 from actorbot.engine._settings import Handling, Hooks, Status
 from actorbot.engine._stats import Parts, read_stats
 from actorbot.errors import (
@@ -33,7 +34,13 @@ from actorbot.errors import (
     PollingStopped,
     StateError,
 )
-from actorbot.handlers import async_hooks, commands_of, declared_state, prepare_commands
+from actorbot.handlers import (
+    Routed,
+    async_hooks,
+    commands_of,
+    declared_state,
+    prepare_commands,
+)
 from actorbot.intake import (
     Poller,
     PollerStats,
@@ -46,8 +53,10 @@ from actorbot.intake import (
 from actorbot.journal import DeadLetter, Journal, Keep, MemoryJournal, SqliteJournal
 from actorbot.routing import (
     AccessList,
+    Ask,
     Batch,
     ChatMoved,
+    Dispatch,
     Evict,
     Ping,
     Route,
@@ -56,6 +65,7 @@ from actorbot.routing import (
     Shutdown,
 )
 from actorbot.runtime import ActorPool, Clock, InFlight, LoopRuntime, Runtime, ThreadPerActor
+from actorbot.seeds import is_hashable
 from actorbot.sending import CallFuture, Sender, SenderHandle, SenderStats, Sending
 from actorbot.state import MemoryStore, SqliteStore, StateBook, StateStore
 from actorbot.updates import update_type
@@ -86,6 +96,10 @@ def _ping(ref: pykka.ActorRef[Any], timeout: float) -> bool:
     except pykka.ActorDeadError:
         return True
     return True
+
+
+#: Seconds a component's start may take before ``Engine.start`` gives up on it.
+_COMPONENT_START: Final = 30.0
 
 
 def _grace(left: float) -> float:
@@ -183,7 +197,9 @@ class Engine:
     - ``commands``: publish the handlers' ``@command`` menus at start;
     - ``hooks``: :class:`Hooks` (status, connected, error callbacks);
     - ``stats_interval``: seconds between ``engine.stats`` events (None: never);
-    - ``clock``: the timer service (a ``ManualClock`` in tests).
+    - ``clock``: the timer service (a ``ManualClock`` in tests);
+    - ``components``: what runs on the engine's event loop beside the stages (the Mini
+      App server, :class:`ServerTasks`), started after them and stopped before them.
 
     Handlers with ``async def`` hooks run on an event loop: the engine's own (a thread it
     starts and joins), or the application's when the engine is started from a coroutine
@@ -212,6 +228,7 @@ class Engine:
         hooks: Hooks = _HOOKS,
         stats_interval: float | None = 60.0,
         clock: Clock | None = None,
+        components: Iterable[Component] = (),
     ) -> None:
         _check_types(intake=intake, handling=handling, sending=sending,
                      connection=connection, hooks=hooks)
@@ -261,6 +278,19 @@ class Engine:
         self._lock = threading.Lock()
         self._hooks = threading.RLock()  # status hooks run one at a time, in order
         self._started_at = 0.0
+        self.components: list[Component] = []
+        for component in components:
+            self.add(component)
+
+    def add(self, component: Component) -> Component:
+        """Run ``component`` with the engine from its next start (see ``components``)."""
+        if not isinstance(component, Component):
+            raise TypeError(f"a component has start(engine) and stop(timeout), not "
+                            f"{component!r}")
+        if self.status is not Status.STOPPED:
+            raise StateError("add components before start()")
+        self.components.append(component)
+        return component
 
     @property
     def polling(self) -> bool:
@@ -317,7 +347,7 @@ class Engine:
             self._open_state()
         self.clock.start()
         self.runtime = _runtime_for(self.handling)
-        if self._async_routes:
+        if self._async_routes or self.components:  # components run on the loop too
             self.loop_runtime = LoopRuntime(loop).start()
         self._sender_actor = Sender(self.client, self.clock, self.sending,
                                     on_relieved=self.tracker.poke,
@@ -356,10 +386,49 @@ class Engine:
             self._stats_timer = self.clock.call_later(self.stats_interval, self._emit_stats)
         if not self.polling:  # else the poller says when getUpdates works
             self._on_poll_state(Status.CONNECTED, None)
+        try:
+            self._start_components()
+        except BaseException:
+            self.stop(1.0)
+            raise
         log.info("engine.started", bot_id=self.client.bot_id, polling=self.polling,
                  runtime=getattr(self.runtime, "name", type(self.runtime).__name__),
                  routes=[r.name for r in self.routes])
         return self
+
+    def _start_components(self) -> None:
+        runtime = self.loop_runtime
+        if not self.components or runtime is None:
+            return
+        for component in self.components:
+            starting = component.start(self)
+            if runtime.in_loop_thread():  # start() on the running loop: it cannot wait
+                task = runtime.loop.create_task(starting)
+                task.add_done_callback(functools.partial(self._component_started, component))
+                continue
+            asyncio.run_coroutine_threadsafe(starting, runtime.loop).result(_COMPONENT_START)
+            log.info("engine.component_started", component=component.name)
+
+    def _component_started(self, component: Component, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("engine.component_failed", component=component.name,
+                      error=type(task.exception()).__name__, exc_info=task.exception())
+
+    def _stop_components(self, left: Callable[[], float]) -> bool:
+        runtime = self.loop_runtime
+        if runtime is None:
+            return True
+        ok = True
+        for component in reversed(self.components):
+            budget = max(left() / 2, 0.01)  # the stages need the rest
+            try:
+                asyncio.run_coroutine_threadsafe(component.stop(budget), runtime.loop).result(
+                    budget + 1.0)
+            except Exception as exc:
+                ok = False
+                log.error("engine.stop_failed", stage=component.name, error=type(exc).__name__,
+                          exc_info=exc)
+        return ok
 
     def _open_state(self) -> None:
         """Declared state (docs/state.md): the state book goes between the tracker's
@@ -399,6 +468,48 @@ class Engine:
         if batch:
             self.tracker.admit(len(batch))
             router.tell(Batch(batch))
+
+    def ask(self, route: str, seed: Any, message: Any) -> CallFuture[Any]:
+        """Ask the handler of ``seed`` on the route named ``route`` (spawned if it has
+        none), from any thread or coroutine; its ``on_ask(message)`` answers.
+
+        The question goes through the router, so the handler sees it in order with that
+        seed's updates and after a passivation its successor answers. The future is
+        awaitable (``await engine.ask(...)``, without blocking the loop) or waited on with
+        ``get(timeout=...)``; it fails with what ``on_ask`` raised, or :class:`NotRunning`
+        if the engine stopped first.
+        """
+        if not self.running:
+            raise NotRunning(f"engine is {self.status}: start() it before asking")
+        if not is_hashable(seed) or seed is None:
+            raise ConfigError(f"ask() needs a hashable seed, not {type(seed).__name__}")
+        future: CallFuture[Any] = CallFuture()
+        self.dispatch([(self.route_index(route), seed)], Ask(message, future))
+        return future
+
+    def route_index(self, name: str) -> int:
+        """The position of the route called ``name`` (a :class:`ConfigError` if none is)."""
+        for index, route in enumerate(self.routes):
+            if route.name == name:
+                return index
+        raise ConfigError(f"no route named {name!r}: the routes are "
+                          f"{[r.name for r in self.routes]}")
+
+    def dispatch(self, targets: Iterable[tuple[int, Any]], event: Routed) -> None:
+        """Hand ``event`` to the handler of each ``(route index, seed)`` through the
+        router (components use it while the engine stops, until the handlers close)."""
+        self.dispatch_all([(tuple(targets), event)])
+
+    def dispatch_all(self, events: list[tuple[Sequence[tuple[int, Any]], Routed]]) -> None:
+        """:meth:`dispatch` for several events at once, in order: one router wake-up."""
+        router = self._router_ref
+        if router is None:
+            raise NotRunning(f"engine is {self.status}: no router to dispatch to")
+        try:
+            router.tell(Dispatch(events))
+        except pykka.ActorDeadError:
+            for _, event in events:
+                event.failed(NotRunning("the engine stopped"))
 
     def call(self, method: str, /, **params: Any) -> CallFuture[Any]:
         """Queue any Bot API call on the sender (from code outside handlers)."""
@@ -442,6 +553,8 @@ class Engine:
 
         if self._stats_timer is not None:
             stage("stats timer", self._stats_timer.cancel)
+        if self.components:  # before any stage: they may still use all of them
+            stage("components", lambda: self._stop_components(left))
         stage("close intake", lambda: close_intake(self.client, self.intake))
         if self._poller is not None and self._poller_actor is not None:
             poller_ref, poller = self._poller, self._poller_actor

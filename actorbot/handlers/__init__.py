@@ -17,6 +17,7 @@ from actorbot.handlers._commands import (
 )
 from actorbot.handlers._handler import (
     HOOK_NAMES,
+    Attachment,
     ChatHandler,
     CloseReason,
     CloseRequested,
@@ -25,6 +26,7 @@ from actorbot.handlers._handler import (
     HandlerContext,
     IdleTimeout,
     Monitor,
+    Routed,
     RouteServices,
     UserHandler,
     async_hooks,
@@ -43,6 +45,7 @@ from actorbot.handlers._state import State, declared_state
 
 __all__ = [
     "HOOK_NAMES",
+    "Attachment",
     "BotCommand",
     "ChatHandler",
     "Close",
@@ -61,6 +64,7 @@ __all__ = [
     "IdleTimeout",
     "Monitor",
     "RouteServices",
+    "Routed",
     "Scheduled",
     "State",
     "UserHandler",

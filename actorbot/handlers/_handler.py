@@ -15,7 +15,15 @@ state. Hooks, all optional:
   handler's ``actor_ref``; ``on_result(result)``: sender results asked for with
   ``self.sender.notify(tag)``;
 - ``on_close(reason)``: last call. ``reason`` is :class:`IdleTimeout`,
-  :class:`CloseRequested`, :class:`EngineStopping`, or the exception the handler raised.
+  :class:`CloseRequested`, :class:`EngineStopping`, or the exception the handler raised;
+- ``on_client_connected(client)``, ``on_client_message(client, type, data)``,
+  ``on_client_disconnected(client)``: a Mini App client of this handler's user
+  (:mod:`actorbot.webapp`); ``on_ask(message)``: a question asked with
+  ``Engine.ask(route, seed, message)``, whose answer is what it returns.
+
+Client events and asks are :class:`Routed` events: they travel through the router like
+updates, so they reach the handler in order with its seed's updates, one at a time, and
+survive passivation (docs/architecture.md §2.3).
 
 Handlers never block: no ``Future.get()``, no synchronous HTTP. Outgoing calls go through
 ``self.sender`` and return futures; results come back as messages.
@@ -84,6 +92,7 @@ _HOOKS: Final[dict[str, str]] = {
 #: Every method the engine calls on a handler; any of them may be ``async def``.
 HOOK_NAMES: Final[frozenset[str]] = frozenset({
     "on_open", "on_message", "on_idle", "on_event", "on_result", "on_close", "on_unknown",
+    "on_ask", "on_client_connected", "on_client_message", "on_client_disconnected",
     *_HOOKS.values(),
 })
 
@@ -121,6 +130,66 @@ def check_hooks(cls: type) -> None:
             f"{'is' if len(coroutines) == 1 else 'are'} async def: the coroutines it gets "
             f"from super().on_message() would never run. Make it "
             f"'async def on_message(self, update)' and 'await super().on_message(update)'")
+
+
+class Attachment(Protocol):
+    """Something a handler holds between events (a Mini App client): it may keep the
+    handler from idling out, and is handed over when the handler closes."""
+
+    @property
+    def keeps_alive(self) -> bool: ...
+
+    def handover(self, reason: BaseException) -> None:
+        """The handler holding it closes for ``reason`` (its successor takes it)."""
+
+    def send(self, type: str, data: Any = None) -> None: ...
+
+
+class Routed:
+    """An event that is not an update but is routed like one (``Deliver.update``).
+
+    The router delivers it to ``(route, seed)`` through the same path as updates: in order
+    with that seed's updates, buffered while its handler passivates, handed to the
+    successor. The handler calls :meth:`call` (and :meth:`opening` first when the event's
+    ``attachment`` is new to it), then :meth:`done` with the hook's result, or
+    :meth:`failed` with what it raised; the router calls :meth:`failed` for an event it
+    could not deliver (the engine stops, the seed gave up).
+    """
+
+    __slots__ = ()
+
+    hook: ClassVar[str] = "on_event"
+    """The hook :meth:`call` runs (for error messages)."""
+    detaches: ClassVar[bool] = False
+    """The handler lets go of ``attachment`` after this event."""
+
+    @property
+    def attachment(self) -> Attachment | None:
+        return None
+
+    @property
+    def stale(self) -> bool:
+        """Not worth delivering to a handler its attachment is new to (a handover of a
+        client that closed meanwhile)."""
+        return False
+
+    @property
+    def as_update(self) -> Any:
+        """An update standing for the event's user (for ``is_admin``), or None."""
+        return None
+
+    def opening(self, handler: Handler) -> Any:
+        """``attachment`` is new to ``handler``: what its hook returned, or None."""
+        return None
+
+    def call(self, handler: Handler) -> Any:
+        raise NotImplementedError
+
+    def done(self, result: Any) -> None:
+        """The hook returned ``result`` (awaited)."""
+
+    def failed(self, error: BaseException) -> None:
+        """The hook raised ``error``, or the event never reached a handler."""
 
 
 # Handler state. _OPENED and _CLOSE_ASKED are flags on top of the three lifecycle values.
@@ -195,8 +264,8 @@ class Handler(RuntimeActor):
 
     # Slots keep the instance dict for the user's own attributes: a dict already full of
     # ours grows (and costs ~800 bytes) as soon as on_open adds one.
-    __slots__ = ("_last_active", "_returned", "_sender", "_state", "_timers", "_update",
-                 "context")
+    __slots__ = ("_attached", "_last_active", "_returned", "_sender", "_state", "_timers",
+                 "_update", "context")
 
     _is_async: ClassVar[bool] = False
     """Whether a hook is ``async def``: then the handler runs on the engine's event loop."""
@@ -226,6 +295,7 @@ class Handler(RuntimeActor):
         self._timers: set[Timer] | None = None
         self._sender: ChatSender | None = None
         self._update: Any = None
+        self._attached: dict[Attachment, None] | None = None
 
     @property
     def seed(self) -> Any:
@@ -263,7 +333,10 @@ class Handler(RuntimeActor):
         """Whether the user behind the update being handled is in the engine's admin list
         (:class:`~actorbot.AccessList`); False outside ``on_open``/``on_message``."""
         access = self.context.services.access
-        return access is not None and access.is_admin_update(self._update)
+        update = self._update
+        if isinstance(update, Routed):
+            update = update.as_update
+        return access is not None and update is not None and access.is_admin_update(update)
 
     def schedule(self, delay: float, message: Any) -> Timer:
         """Have ``message`` delivered to :meth:`on_event` after ``delay`` seconds.
@@ -281,6 +354,18 @@ class Handler(RuntimeActor):
     def close(self) -> None:
         """Close after the current message; later updates for this seed go to a new handler."""
         self._state |= _CLOSE_ASKED
+
+    @property
+    def clients(self) -> tuple[Attachment, ...]:
+        """The Mini App clients open to this handler (:mod:`actorbot.webapp`), oldest first."""
+        return tuple(self._attached) if self._attached else ()
+
+    def push(self, type: str, data: Any = None) -> int:
+        """Send ``{"type", "data"}`` to every open client; how many it was sent to."""
+        clients = self.clients
+        for client in clients:
+            client.send(type, data)
+        return len(clients)
 
     def checkpoint(self) -> None:
         """Save the declared ``State`` at the end of this hook, even with ``save="close"``."""
@@ -338,6 +423,23 @@ class Handler(RuntimeActor):
 
     def on_close(self, reason: BaseException) -> Awaitable[None] | None:
         """Last call: the handler is closing because of ``reason``."""
+        return None
+
+    def on_ask(self, message: Any) -> Any:
+        """A question from ``Engine.ask``: the return value (awaited if async) answers it."""
+        return None
+
+    def on_client_connected(self, client: Any) -> Awaitable[None] | None:
+        """A Mini App client of this handler's user logged in (or was handed over by the
+        handler this one succeeds: then ``client.resumed`` is True)."""
+        return None
+
+    def on_client_message(self, client: Any, type: str, data: Any) -> Awaitable[None] | None:
+        """A message ``{"type": type, "data": data}`` from an open client."""
+        return None
+
+    def on_client_disconnected(self, client: Any) -> Awaitable[None] | None:
+        """The client closed (or the engine closes it as it stops)."""
         return None
 
     # -- protocol (runs on the handler's worker, one message at a time) --------------------
@@ -436,9 +538,11 @@ class Handler(RuntimeActor):
         self._update = delivery.update  # for is_admin
         try:
             await self._handle(delivery.update, state)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
             cancelled = True  # stop()'s deadline passed: the journal replays the update
+            _tell_failed(delivery, exc)
         except Exception as exc:  # noqa: BLE001 - isolate: log, close, let the seed recover
+            _tell_failed(delivery, exc)
             retried = await self._fail(exc, delivery)
         finally:
             self._update = None
@@ -462,9 +566,33 @@ class Handler(RuntimeActor):
             opened = self.on_open(update)
             if opened is not None:
                 await self._result(opened, "on_open")
+        if type(update) is not dict and isinstance(update, Routed):
+            await self._handle_routed(update)
+            return
         handled = self.on_message(update)
         if handled is not None:
             await self._result(handled, "on_message")
+
+    async def _handle_routed(self, event: Routed) -> None:
+        attachment = event.attachment
+        if attachment is not None:
+            attached = self._attached
+            if attached is None or attachment not in attached:
+                if event.detaches or event.stale:  # gone before it reached us
+                    event.done(None)
+                    return
+                if attached is None:
+                    attached = self._attached = {}
+                attached[attachment] = None
+                opened = event.opening(self)
+                if opened is not None:
+                    await self._result(opened, "on_client_connected")
+        result = event.call(self)
+        if result is not None:
+            result = await self._result(result, event.hook)
+        if event.detaches and self._attached is not None:
+            self._attached.pop(attachment, None)  # type: ignore[arg-type]  # not None here
+        event.done(result)
 
     async def _run(self, hook: Any, arg: Any, name: str) -> None:
         self._last_active = self.context.services.clock.now()
@@ -537,6 +665,13 @@ class Handler(RuntimeActor):
                       seed=repr(self.seed), error=f"{type(exc).__name__}: {exc}", exc_info=exc)
         if self._persisted is not None and isinstance(reason, CloseReason):  # declared state
             self._persisted.after_close(self)
+        attached, self._attached = self._attached, None
+        for attachment in attached or ():
+            try:
+                attachment.handover(reason)  # to our successor
+            except Exception as exc:
+                log.error("handler.handover_failed", route=self.context.route,
+                          seed=repr(self.seed), error=type(exc).__name__, exc_info=exc)
 
     async def _idle_check(self) -> None:
         if self._state & _LIFECYCLE != _ACTIVE:
@@ -546,6 +681,10 @@ class Handler(RuntimeActor):
         timeout = ctx.idle_timeout
         if timeout is not None and now - self._last_active < timeout:
             ctx.router.tell(HandlerIdle(ctx.key, self.actor_ref, False, self._last_active))
+            return
+        if self._attached and any(a.keeps_alive for a in self._attached):
+            self._last_active = now  # an open client is activity: ask again a timeout later
+            ctx.router.tell(HandlerIdle(ctx.key, self.actor_ref, False, now))
             return
         try:
             closing = self.on_idle()
@@ -576,6 +715,12 @@ class Handler(RuntimeActor):
         returned, self._returned = self._returned or [], None
         self.context.router.tell(HandlerClosed(self.context.key, self.actor_ref, returned))
         self._stop()
+
+
+def _tell_failed(delivery: Deliver, error: BaseException) -> None:
+    """A routed event's sender learns that its hook raised (an update has nobody to tell)."""
+    if isinstance(delivery.update, Routed):
+        delivery.update.failed(error)
 
 
 class _Done:

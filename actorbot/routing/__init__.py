@@ -2,8 +2,10 @@
 
 from actorbot.routing._access import AccessList
 from actorbot.routing._messages import (
+    Ask,
     Batch,
     ChatMoved,
+    Dispatch,
     Evict,
     Ping,
     Respawn,
@@ -15,8 +17,10 @@ from actorbot.routing._router import FailurePolicy, Route, Router, RouterStats
 
 __all__ = [
     "AccessList",
+    "Ask",
     "Batch",
     "ChatMoved",
+    "Dispatch",
     "Evict",
     "FailurePolicy",
     "Ping",

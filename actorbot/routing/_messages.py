@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import queue
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+
+from actorbot.handlers import Handler, Routed
+from actorbot.sending import CallFuture
 
 
 @dataclass(slots=True)
@@ -57,3 +63,40 @@ class Ping:
 @dataclass(slots=True, frozen=True)
 class Shutdown:
     """Engine -> router: close every handler (reason: shutdown) and report when done."""
+
+
+@dataclass(slots=True, frozen=True)
+class Dispatch:
+    """Anyone -> router: for each ``(targets, event)`` of ``events``, in order, deliver
+    ``event`` to the handler of each ``(route index, seed)`` in ``targets``, through the
+    same path as updates (ordered with that seed's updates, buffered while it passivates,
+    handed to its successor). A batch costs the router one wake-up."""
+
+    events: Sequence[tuple[Sequence[tuple[int, Any]], Routed]]
+
+
+class Ask(Routed):
+    """A question for one handler's :meth:`~actorbot.Handler.on_ask`; ``future`` gets the
+    answer, or the error it raised, or why no handler could be asked."""
+
+    __slots__ = ("future", "message")
+
+    hook: ClassVar[str] = "on_ask"
+
+    def __init__(self, message: Any, future: CallFuture[Any]) -> None:
+        self.message = message
+        self.future = future
+
+    def __repr__(self) -> str:
+        return f"Ask({type(self.message).__name__})"
+
+    def call(self, handler: Handler) -> Any:
+        return handler.on_ask(self.message)
+
+    def done(self, result: Any) -> None:
+        with contextlib.suppress(queue.Full):  # settled already
+            self.future.set(result)
+
+    def failed(self, error: BaseException) -> None:
+        with contextlib.suppress(queue.Full):
+            self.future.set_exception((type(error), error, error.__traceback__))

@@ -27,7 +27,7 @@ import pykka
 import structlog
 
 from actorbot import updates
-from actorbot.errors import AsyncHookError, ConfigError
+from actorbot.errors import AsyncHookError, ConfigError, NotRunning, StateError
 from actorbot.handlers import (
     Close,
     Deliver,
@@ -38,6 +38,7 @@ from actorbot.handlers import (
     HandlerContext,
     HandlerIdle,
     IdleCheck,
+    Routed,
     RouteServices,
     async_hooks,
     check_hooks,
@@ -46,6 +47,7 @@ from actorbot.journal import DELIVERIES, Delivery, Journal
 from actorbot.routing import (
     Batch,
     ChatMoved,
+    Dispatch,
     Evict,
     Ping,
     Respawn,
@@ -252,6 +254,8 @@ class Router(pykka.ThreadingActor):
         kind = type(message)
         if kind is Batch:
             self._route_batch(message.updates, replay=message.replay)
+        elif kind is Dispatch:
+            self._dispatch(message.events)
         elif kind is Tick:
             self._sweep()
             self._tick_timer = self.clock.call_later(self.tick, self._tell_tick)
@@ -270,10 +274,8 @@ class Router(pykka.ThreadingActor):
             return self._begin_shutdown()
         elif kind is Ping:
             return None
-        elif kind is ChatMoved:
-            self._follow(message.old, message.new)
-        elif kind is Evict:
-            self._evict(message)
+        elif kind is ChatMoved or kind is Evict:
+            self._on_moved(message)
         else:
             log.warning("router.unexpected_message", kind=kind.__name__)
         return None
@@ -326,6 +328,23 @@ class Router(pykka.ThreadingActor):
             date = inner.get("date") if isinstance(inner, dict) else None
             if type(date) is int:
                 stats.last_update_date = date
+
+    def _dispatch(self, events: Any) -> None:
+        """Events that are not updates, for given seeds: delivered as updates are, but
+        neither journaled nor retried (a failure reaches ``event.failed``)."""
+        if self._shutdown is not None:
+            for _, event in events:
+                self.stats.dropped += 1
+                event.failed(NotRunning("the engine is stopping"))
+            return
+        tracker = self.tracker
+        tracker.admit(len(events))  # stop() waits for them as for updates
+        now = self.clock.now()
+        for targets, event in events:
+            seq = next(self._seq)
+            tracker.begin(seq, len(targets))
+            for index, seed in targets:
+                self._deliver(index, seed, Deliver(event, seq), now)
 
     def _banned(self, access: AccessList, update: Any) -> bool:
         """Drop an update from a banned user or chat before any handler sees it."""
@@ -533,6 +552,14 @@ class Router(pykka.ThreadingActor):
         assert entry.ref is not None
         entry.ref.tell(Close(reason if reason is not None else EngineStopping()))
 
+    def _on_moved(self, message: ChatMoved | Evict) -> None:
+        """A chat migrated (its handlers follow the new id), or seeds moved to another
+        process (their handlers here close)."""
+        if isinstance(message, ChatMoved):
+            self._follow(message.old, message.new)
+        else:
+            self._evict(message)
+
     def _evict(self, message: Evict) -> None:
         for index, seed in message.keys:
             entry = self._maps[index].get(seed) if 0 <= index < len(self._maps) else None
@@ -637,12 +664,16 @@ class Router(pykka.ThreadingActor):
             log.warning("router.dropped", reason=reason,
                         update_id=updates.update_id(delivery.update))
             self.tracker.abandon(delivery.seq)
+            if isinstance(delivery.update, Routed):
+                delivery.update.failed(NotRunning(f"not delivered: {reason}"))
 
     def _give_up(self, delivery: Deliver, index: int, error: str) -> None:
         """This route will never handle ``delivery``: park it if it was owed at least once."""
         if delivery.durable and self.journal is not None:
             self.journal.park(delivery.update, self.routes[index].name, error)
         self.tracker.finish(delivery.seq)
+        if isinstance(delivery.update, Routed):
+            delivery.update.failed(StateError(f"not delivered: {error}"))
 
     # -- shutdown ---------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from actorbot.testing._errors import FakeApiError
 from actorbot.testing._fake import DEFAULT_TOKEN, FakeBotApi
 from actorbot.testing._faults import Fault
 from actorbot.testing._flood import FloodLimits
+from actorbot.testing._initdata import sign_init_data
 from actorbot.testing._inject import DEFAULT_USER_ID
 from actorbot.testing._state import RecordedCall
 
@@ -32,4 +33,5 @@ __all__ = [
     "Fault",
     "FloodLimits",
     "RecordedCall",
+    "sign_init_data",
 ]

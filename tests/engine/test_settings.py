@@ -24,7 +24,7 @@ def test_the_engine_takes_a_handful_of_parameters() -> None:
     params = inspect.signature(Engine.__init__).parameters
     assert list(params) == ["self", "token", "routes", "intake", "handling", "sending",
                             "connection", "journal", "state", "access", "commands", "hooks",
-                            "stats_interval", "clock"]
+                            "stats_interval", "clock", "components"]
 
 
 def test_defaults_poll_telegram_with_a_pool() -> None:
