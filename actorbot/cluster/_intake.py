@@ -11,10 +11,8 @@ twice. Its engine routes nothing: the workers handle the updates.
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Callable
-from types import FrameType
 from typing import Any, Self
 
 import structlog
@@ -29,6 +27,7 @@ from actorbot.errors import StateError
 from actorbot.handlers import Handler
 from actorbot.intake import Polling, Webhook
 from actorbot.routing import Route
+from actorbot.runtime import stop_on_signals
 
 log = structlog.get_logger("actorbot.cluster.intake")
 
@@ -138,22 +137,13 @@ class Intake:
         then :meth:`stop`; raises that :class:`~actorbot.errors.PollingStopped` if so."""
         if self._thread is None and self.engine is None:
             self.start()
-        previous: dict[signal.Signals, Any] = {}
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                previous[signum] = signal.signal(signum, self._on_signal)
         try:
-            self._signalled.wait()
+            with stop_on_signals(self._signalled, "cluster.signal"):
+                self._signalled.wait()
         finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
             self.stop()
         if self.error is not None:
             raise self.error
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        log.info("cluster.signal", signal=signal.Signals(signum).name)
-        self._signalled.set()
 
     def _lead(self) -> None:
         keys, ttl = self.keys, self.cluster.lease_ttl

@@ -27,14 +27,12 @@ import math
 import os
 import queue
 import random
-import signal
 import socket
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from types import FrameType
 from typing import Any, Final, Self
 
 import structlog
@@ -48,6 +46,7 @@ from actorbot.errors import EngineBusy, NotRunning, StateError
 from actorbot.handlers import CloseReason, declared_state
 from actorbot.journal import DeadLetter
 from actorbot.routing import Route
+from actorbot.runtime import stop_on_signals
 from actorbot.seeds import is_hashable
 from actorbot.sending import Sending
 from actorbot.state import RedisStore
@@ -218,20 +217,11 @@ class Worker:
         """Run until SIGINT/SIGTERM (from the main thread), then :meth:`stop`."""
         if not self._started:
             self.start()
-        previous: dict[signal.Signals, Any] = {}
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                previous[signum] = signal.signal(signum, self._on_signal)
         try:
-            self._signalled.wait()
+            with stop_on_signals(self._signalled, "cluster.signal"):
+                self._signalled.wait()
         finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
             self.stop()
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        log.info("cluster.signal", signal=signal.Signals(signum).name)
-        self._signalled.set()
 
     def __enter__(self) -> Self:
         return self.start()

@@ -12,11 +12,10 @@ import asyncio
 import contextlib
 import functools
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any, Final, Self
 
 import pykka
@@ -64,7 +63,15 @@ from actorbot.routing import (
     RouterStats,
     Shutdown,
 )
-from actorbot.runtime import ActorPool, Clock, InFlight, LoopRuntime, Runtime, ThreadPerActor
+from actorbot.runtime import (
+    ActorPool,
+    Clock,
+    InFlight,
+    LoopRuntime,
+    Runtime,
+    ThreadPerActor,
+    stop_on_signals,
+)
 from actorbot.seeds import is_hashable
 from actorbot.sending import CallFuture, Sender, SenderHandle, SenderStats, Sending
 from actorbot.state import MemoryStore, SqliteStore, StateBook, StateStore
@@ -752,22 +759,13 @@ class Engine:
         """
         if self.status == Status.STOPPED:
             self.start()
-        previous: dict[signal.Signals, Any] = {}
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                previous[signum] = signal.signal(signum, self._on_signal)
         try:
-            self._done.wait()  # signal handlers run during the wait
+            with stop_on_signals(self._done, "engine.signal"):
+                self._done.wait()  # signal handlers run during the wait
         finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
             self.stop()
         if self.error is not None:
             raise self.error
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        log.info("engine.signal", signal=signal.Signals(signum).name)
-        self._done.set()
 
     def __enter__(self) -> Self:
         return self.start()

@@ -4,6 +4,7 @@ from actorbot.runtime._backoff import Backoff
 from actorbot.runtime._clock import Clock, ManualClock, Timer
 from actorbot.runtime._loop import LoopRuntime
 from actorbot.runtime._pool import ActorPool, Runtime, RuntimeActor, ThreadPerActor, unbind
+from actorbot.runtime._signals import stop_on_signals
 from actorbot.runtime._tracker import Failure, InFlight, holding
 from actorbot.runtime._wake import LoopWaker, waker_for
 
@@ -21,6 +22,7 @@ __all__ = [
     "ThreadPerActor",
     "Timer",
     "holding",
+    "stop_on_signals",
     "unbind",
     "waker_for",
 ]
