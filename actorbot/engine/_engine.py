@@ -70,6 +70,7 @@ from actorbot.runtime import (
     LoopRuntime,
     Runtime,
     ThreadPerActor,
+    bound_class,
     stop_on_signals,
 )
 from actorbot.seeds import is_hashable
@@ -356,10 +357,7 @@ class Engine:
         self.runtime = _runtime_for(self.handling)
         if self._async_routes or self.components:  # components run on the loop too
             self.loop_runtime = LoopRuntime(loop).start()
-        self._sender_actor = Sender(self.client, self.clock, self.sending,
-                                    on_relieved=self.tracker.poke,
-                                    on_migrated=self._on_chat_migrated)
-        sender_actor = self._sender_actor
+        self._sender_actor = sender_actor = self._new_sender()
         self.tracker.congested = lambda: sender_actor.congested  # hold fetching meanwhile
         self._sender_ref = _start(self._sender_actor)
         self._sender_handle = SenderHandle.of(self._sender_actor)
@@ -402,6 +400,14 @@ class Engine:
                  runtime=getattr(self.runtime, "name", type(self.runtime).__name__),
                  routes=[r.name for r in self.routes])
         return self
+
+    def _new_sender(self) -> Sender:
+        """On the event loop if there is one: awaited calls then skip a thread of its own."""
+        cls: type[Sender] = Sender
+        if self.loop_runtime is not None:
+            cls = bound_class(Sender, self.loop_runtime)  # type: ignore[assignment]
+        return cls(self.client, self.clock, self.sending, on_relieved=self.tracker.poke,
+                   on_migrated=self._on_chat_migrated)
 
     def _start_components(self) -> None:
         runtime = self.loop_runtime

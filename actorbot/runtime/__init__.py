@@ -3,7 +3,14 @@
 from actorbot.runtime._backoff import Backoff
 from actorbot.runtime._clock import Clock, ManualClock, Timer
 from actorbot.runtime._loop import LoopRuntime
-from actorbot.runtime._pool import ActorPool, Runtime, RuntimeActor, ThreadPerActor, unbind
+from actorbot.runtime._pool import (
+    ActorPool,
+    Runtime,
+    RuntimeActor,
+    ThreadPerActor,
+    bound_class,
+    unbind,
+)
 from actorbot.runtime._signals import stop_on_signals
 from actorbot.runtime._tracker import Failure, InFlight, holding
 from actorbot.runtime._wake import LoopWaker, waker_for
@@ -21,6 +28,7 @@ __all__ = [
     "RuntimeActor",
     "ThreadPerActor",
     "Timer",
+    "bound_class",
     "holding",
     "stop_on_signals",
     "unbind",

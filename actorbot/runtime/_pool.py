@@ -323,6 +323,21 @@ class RuntimeActor(pykka.Actor):
     ) -> None:
         """Up to ``budget`` messages; a message answered with a coroutine ends the slice
         and goes to ``suspend`` (an event loop's runtime), or fails without one."""
+        pending = self._slice(budget)
+        if pending is None:
+            return
+        envelope, coroutine = pending
+        if suspend is not None:
+            suspend(envelope, coroutine)
+            return  # still scheduled: the next message waits for the coroutine
+        coroutine.close()
+        self._failed(envelope, _no_loop(self))
+        self._end_slice()
+
+    def _slice(self, budget: int) -> tuple[Envelope[Any], Coroutine[Any, Any, Any]] | None:
+        """Up to ``budget`` messages, until one is answered with a coroutine: that one is
+        returned, the actor still scheduled (its runtime awaits it, then goes on); else the
+        slice ends (None)."""
         inbox: _Inbox = self.actor_inbox  # type: ignore[assignment]
         stopped = self.actor_stopped
         if self._needs_setup:
@@ -336,14 +351,14 @@ class RuntimeActor(pykka.Actor):
             except IndexError:
                 break
             coroutine = self._process(envelope)
-            if coroutine is None:
-                continue
-            if suspend is not None:
-                suspend(envelope, coroutine)
-                return  # still scheduled: the next message waits for the coroutine
-            coroutine.close()
-            self._failed(envelope, _no_loop(self))
-        if stopped.is_set():
+            if coroutine is not None:
+                return envelope, coroutine
+        self._end_slice()
+        return None
+
+    def _end_slice(self) -> None:
+        inbox: _Inbox = self.actor_inbox  # type: ignore[assignment]
+        if self.actor_stopped.is_set():
             self._teardown(inbox)
         elif not inbox.release():
             inbox._pool._submit(self)

@@ -42,8 +42,8 @@ class CallFuture(ThreadingFuture[T]):
         Future.__init__(self)  # not ThreadingFuture's: no Condition yet
         self._result: ThreadingFutureResult | None = None
         self._waiters: threading.Condition | None = None
-        self._awaiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] | None = (
-            None)
+        self._awaiting: list[tuple[asyncio.AbstractEventLoop, int, asyncio.Future[None]]] | None
+        self._awaiting = None
         self.error_seen = False
         """True once :meth:`get` raised the call's error to someone: they handled it, so the
         update it belonged to is acknowledged rather than parked."""
@@ -82,7 +82,7 @@ class CallFuture(ThreadingFuture[T]):
                     waiter = loop.create_future()
                     if self._awaiting is None:
                         self._awaiting = []
-                    self._awaiting.append((loop, waiter))
+                    self._awaiting.append((loop, threading.get_ident(), waiter))
             if waiter is not None:
                 yield from waiter
         return self.get()
@@ -106,10 +106,10 @@ class CallFuture(ThreadingFuture[T]):
                 self._waiters.notify_all()
             awaiting, self._awaiting = self._awaiting, None
         if awaiting:
-            here = asyncio._get_running_loop()
-            for loop, waiter in awaiting:
-                if loop is here:
-                    loop.call_soon(_wake, waiter)
+            here = threading.get_ident()
+            for loop, thread, waiter in awaiting:
+                if thread == here and loop.is_running():
+                    _wake(waiter)  # settled on the awaiting task's own loop: no hop
                 else:  # one wake-up for every result settled meanwhile, not one each
                     waker_for(loop).call(_wake, waiter)
 

@@ -42,7 +42,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import pykka
 import structlog
@@ -60,7 +60,15 @@ from actorbot.errors import (
     ServerError,
     TooLate,
 )
-from actorbot.runtime import Failure, InFlight, holding
+from actorbot.runtime import (
+    Failure,
+    InFlight,
+    LoopRuntime,
+    Runtime,
+    RuntimeActor,
+    ThreadPerActor,
+    holding,
+)
 from actorbot.sending._answers import note_call
 from actorbot.sending._future import CallFuture
 from actorbot.sending._limiter import Lane, LocalLimiter, window_count
@@ -294,8 +302,16 @@ class _Workers:
             thread.join(timeout)
 
 
-class Sender(pykka.ThreadingActor):
-    """See the module docstring. Takes :class:`Call` messages; :meth:`flush_future` drains."""
+class Sender(RuntimeActor):
+    """See the module docstring. Takes :class:`Call` messages; :meth:`flush_future` drains.
+
+    ``Sender(...).start()`` runs it on a thread of its own. An engine with an event loop
+    spawns it there instead (``loop_runtime.spawn(Sender, ...)``): an awaited call then
+    goes from the coroutine to an HTTP worker and its answer back to the coroutine with
+    no hop through a thread of the sender's.
+    """
+
+    runtime: ClassVar[Runtime | None] = ThreadPerActor()
 
     def __init__(
         self,
@@ -746,9 +762,15 @@ class SenderHandle:
     slots: threading.BoundedSemaphore
     block_when_full: bool = False
 
+    loop: LoopRuntime | None = None
+    """The event loop the sender runs on, if it does: callers there never block on a
+    full queue (the loop they would block is the one that drains it)."""
+
     @classmethod
     def of(cls, sender: Sender) -> SenderHandle:
-        return cls(sender.actor_ref, sender.slots, sender.block_when_full)
+        runtime = type(sender).runtime
+        loop = runtime if isinstance(runtime, LoopRuntime) else None
+        return cls(sender.actor_ref, sender.slots, sender.block_when_full, loop)
 
     def submit(
         self,
@@ -760,8 +782,10 @@ class SenderHandle:
         options: CallOptions = _DEFAULT_OPTIONS,
     ) -> CallFuture[Any]:
         """Queue one call; the future resolves with its result or its typed error."""
+        block = self.block_when_full and not (self.loop is not None
+                                              and self.loop.in_loop_thread())
         return submit(self.ref, self.slots, method, params, notify=notify, tag=tag,
-                      options=options, block=self.block_when_full)
+                      options=options, block=block)
 
 
 def submit(

@@ -18,9 +18,10 @@ import structlog.testing
 
 from actorbot import seeds
 from actorbot.engine import Hooks
-from actorbot.errors import AsyncHookError, BadRequest, StateError
+from actorbot.errors import AsyncHookError, BadRequest, SenderQueueFull, StateError
 from actorbot.handlers import ChatHandler, command
 from actorbot.routing import FailurePolicy, Route
+from actorbot.sending import RateLimits, Sending
 from actorbot.testing import FakeBotApi
 from tests.helpers import LivenessProbe, make_engine, passivation_storm
 from tests.helpers import eventually as wait
@@ -433,6 +434,42 @@ def test_a_sync_engine_with_async_hooks_owns_its_loop_and_joins_it(tg: FakeBotAp
         tg.inject_message(1, "x")
         tg.wait_for(lambda: texts_of(tg, 1) == ["1"], 10)
     assert engine.loop_runtime is None
+
+
+def test_with_a_loop_the_sender_runs_on_it_not_on_a_thread_of_its_own(tg: FakeBotApi) -> None:
+    engine = make_engine(tg, [Route(seeds.per_chat_id(), AsyncCounter)])
+    with engine:
+        tg.inject_message(1, "x")
+        tg.wait_for(lambda: texts_of(tg, 1) == ["1"], 10)
+        names = {t.name for t in threading.enumerate()}
+    assert "actorbot-loop" in names
+    assert not [name for name in names if name.startswith("Sender")]
+
+
+class SendsTwiceWithoutAwaiting(ChatHandler):
+    errors: ClassVar[list[str]] = []
+
+    async def on_chat_message(self, msg: dict[str, Any]) -> None:
+        self.sender.send_message("first")  # holds the only slot until the loop settles it
+        try:
+            self.sender.send_message("second")
+        except SenderQueueFull as exc:
+            self.errors.append(str(exc))
+
+
+def test_a_full_queue_on_the_senders_loop_raises_rather_than_blocking_it(
+    tg: FakeBotApi
+) -> None:
+    # block_when_full would wait for a slot that only the loop it blocks can free.
+    SendsTwiceWithoutAwaiting.errors.clear()
+    engine = make_engine(tg, [Route(seeds.per_chat_id(), SendsTwiceWithoutAwaiting)],
+                         sending=Sending(limits=RateLimits.unlimited(), max_queue=1,
+                                         block_when_full=True))
+    with engine:
+        tg.inject_message(1, "x")
+        tg.wait_for(lambda: texts_of(tg, 1) == ["first"], 10)
+        wait(lambda: engine.stats()["in_flight"] == 0, 10, "the update to finish")
+    assert SendsTwiceWithoutAwaiting.errors == ["sendMessage: the sender's queue is full"]
 
 
 def test_an_engine_without_async_hooks_starts_no_loop(tg: FakeBotApi) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from actorbot.errors import StateError
 from actorbot.runtime import LoopRuntime, RuntimeActor
+from actorbot.runtime._loop import THROUGHPUT
 
 
 class Recorder(RuntimeActor):
@@ -118,6 +119,74 @@ def test_cancel_running_cancels_and_later_messages_still_run(runtime: LoopRuntim
     with pytest.raises(StateError, match="cancelled"):
         hung.get(timeout=10)
     assert ref.ask("next", timeout=10) == "after"
+
+
+class TaskRecorder(RuntimeActor):
+    """Records the task each message's coroutine ran in; the first waits for a gate."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        super().__init__()
+        self.gate = gate
+        self.tasks: list[asyncio.Task[Any] | None] = []
+
+    def on_receive(self, message: Any) -> Any:
+        return self._record(message)
+
+    async def _record(self, message: Any) -> Any:
+        if message == "tasks":
+            return self.tasks
+        self.tasks.append(asyncio.current_task())
+        if message == "gate":
+            await asyncio.to_thread(self.gate.wait, 10)
+        return message
+
+
+def test_an_actors_queued_coroutines_run_in_one_task_up_to_the_throughput(
+    runtime: LoopRuntime
+) -> None:
+    gate = threading.Event()
+    ref = runtime.spawn(TaskRecorder, gate)
+    ref.tell("gate")
+    for i in range(THROUGHPUT + 4):  # queued behind the gate
+        ref.tell(i)
+    gate.set()
+    tasks = ref.ask("tasks", timeout=10)
+    assert len(tasks) == THROUGHPUT + 5
+    first, rest = tasks[:THROUGHPUT], tasks[THROUGHPUT:]
+    assert len(set(map(id, first))) == 1  # no task (nor loop pass) per message
+    assert first[0] not in rest  # then a fresh task: the others get the loop meanwhile
+    assert len(set(map(id, rest))) == 1
+    assert ref.ask("later", timeout=10) == "later"
+
+
+def test_after_a_cancellation_the_handler_caught_the_next_message_gets_a_fresh_task(
+    runtime: LoopRuntime
+) -> None:
+    started = threading.Event()
+
+    class Catches(RuntimeActor):
+        def on_receive(self, message: Any) -> Any:
+            return self._run(message)
+
+        async def _run(self, message: str) -> Any:
+            task = asyncio.current_task()
+            assert task is not None
+            if message == "hang":
+                started.set()
+                try:
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    return "caught"
+            return id(task), task.cancelling()
+
+    ref = runtime.spawn(Catches)
+    hung = ref.ask("hang", block=False)
+    queued = ref.ask("next", block=False)
+    assert started.wait(10)
+    assert runtime.cancel_running(5) == 1
+    assert hung.get(timeout=10) == "caught"
+    _, cancelling = queued.get(timeout=10)
+    assert cancelling == 0  # not the cancelled task: asyncio.timeout() in it works as usual
 
 
 def test_shutdown_joins_its_own_loop_thread() -> None:
