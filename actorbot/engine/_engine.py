@@ -351,30 +351,8 @@ class Engine:
         except BaseException:
             self._set_status(Status.STOPPED)
             raise
-        if _stateful(self.routes):
-            self._open_state()
-        self.clock.start()
-        self.runtime = _runtime_for(self.handling)
-        if self._async_routes or self.components:  # components run on the loop too
-            self.loop_runtime = LoopRuntime(loop).start()
-        self._sender_actor = sender_actor = self._new_sender()
-        self.tracker.congested = lambda: sender_actor.congested  # hold fetching meanwhile
-        self._sender_ref = _start(self._sender_actor)
-        self._sender_handle = SenderHandle.of(self._sender_actor)
-        username = prepare_commands(self.client, self.routes, sync=self.commands,
-                                    on_error=lambda exc: self._fire("on_error", exc),
-                                    published=self._menus)
-        self._router_actor = Router(
-            self.routes, self.runtime, self.clock, self.tracker, self._sender_handle,
-            sweep_limit=self.handling.sweep_limit, journal=self.journal,
-            at_most_once_types=frozenset(self.handling.at_most_once), access=self.access,
-            bot_username=username, loop_runtime=self.loop_runtime, state=self._state_book)
-        self._router_ref = router = _start(self._router_actor)
-        if replay:  # before anything new: per-chat order holds across the restart
-            log.info("journal.replay", updates=len(replay))
-            self.tracker.admit(len(replay))
-            router.tell(Batch(replay, replay=True))
         try:
+            router = self._start_core(loop, replay)
             open_intake(self.client, self.intake)
         except BaseException:
             self.stop(1.0)  # "starting": stop() tears down what started
@@ -400,6 +378,35 @@ class Engine:
                  runtime=getattr(self.runtime, "name", type(self.runtime).__name__),
                  routes=[r.name for r in self.routes])
         return self
+
+    def _start_core(
+        self, loop: asyncio.AbstractEventLoop | None, replay: list[Any]
+    ) -> pykka.ActorRef[Any]:
+        """State, clock, runtimes, sender and router; the router's ref."""
+        if _stateful(self.routes):
+            self._open_state()
+        self.clock.start()
+        self.runtime = _runtime_for(self.handling)
+        if self._async_routes or self.components:  # components run on the loop too
+            self.loop_runtime = LoopRuntime(loop, loop_factory=self.handling.loop_factory).start()
+        self._sender_actor = sender_actor = self._new_sender()
+        self.tracker.congested = lambda: sender_actor.congested  # hold fetching meanwhile
+        self._sender_ref = _start(self._sender_actor)
+        self._sender_handle = SenderHandle.of(self._sender_actor)
+        username = prepare_commands(self.client, self.routes, sync=self.commands,
+                                    on_error=lambda exc: self._fire("on_error", exc),
+                                    published=self._menus)
+        self._router_actor = Router(
+            self.routes, self.runtime, self.clock, self.tracker, self._sender_handle,
+            sweep_limit=self.handling.sweep_limit, journal=self.journal,
+            at_most_once_types=frozenset(self.handling.at_most_once), access=self.access,
+            bot_username=username, loop_runtime=self.loop_runtime, state=self._state_book)
+        self._router_ref = router = _start(self._router_actor)
+        if replay:  # before anything new: per-chat order holds across the restart
+            log.info("journal.replay", updates=len(replay))
+            self.tracker.admit(len(replay))
+            router.tell(Batch(replay, replay=True))
+        return router
 
     def _new_sender(self) -> Sender:
         """On the event loop if there is one: awaited calls then skip a thread of its own."""

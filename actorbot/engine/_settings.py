@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -47,7 +48,10 @@ class Handling:
     ``"threads"`` (one thread each, for handlers that block) or a :class:`Runtime` of
     yours; ``max_in_flight``: updates in flight before intake waits (backpressure);
     ``sweep_limit``: idle handlers closed per clock tick at most; ``at_most_once``: update
-    types never replayed nor retried (e.g. ``inline_query``, stale after a restart).
+    types never replayed nor retried (e.g. ``inline_query``, stale after a restart);
+    ``loop_factory``: makes the event loop the engine runs async hooks on when it owns
+    one (``asyncio.new_event_loop`` by default; ``uvloop.new_event_loop`` for a cheaper
+    loop), as for ``asyncio.Runner``; a loop the engine is started on is used as it is.
     """
 
     runtime: RuntimeName | Runtime = "pool"
@@ -55,6 +59,7 @@ class Handling:
     max_in_flight: int = 1000
     sweep_limit: int = 2000
     at_most_once: Collection[str] = frozenset()
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
 
     def __post_init__(self) -> None:
         runtime = self.runtime
@@ -72,6 +77,10 @@ class Handling:
             raise ConfigError("Handling: workers and max_in_flight must be at least 1")
         if self.sweep_limit < 1:
             raise ConfigError("Handling.sweep_limit must be at least 1")
+        if self.loop_factory is not None and not callable(self.loop_factory):
+            raise ConfigError("Handling.loop_factory must be a callable that returns an "
+                              f"event loop, such as uvloop.new_event_loop, not "
+                              f"{self.loop_factory!r}")
         types = self.at_most_once
         unknown = sorted(set(types) - set(UPDATE_TYPES))
         if isinstance(types, str) or unknown:

@@ -11,9 +11,10 @@ order), while different actors' coroutines run concurrently on the one loop.
 Messages from other threads reach the loop in batches (:class:`LoopWaker`): one wake-up
 for every actor that became ready meanwhile.
 
-The loop is either the runtime's own (:meth:`LoopRuntime.start` runs it on a thread,
-:meth:`LoopRuntime.shutdown` stops and joins it) or the application's
-(``LoopRuntime(loop)``, e.g. the loop of a FastAPI service, which the runtime never stops).
+The loop is either the runtime's own (:meth:`LoopRuntime.start` makes it with
+``loop_factory`` and runs it on a thread, :meth:`LoopRuntime.shutdown` stops and joins
+it) or the application's (``LoopRuntime(loop)``, e.g. the loop of a FastAPI service,
+which the runtime never stops).
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
 from pykka import ActorRef
 from pykka._envelope import Envelope
 
-from actorbot.errors import StateError
+from actorbot.errors import ConfigError, StateError
 from actorbot.runtime._pool import RuntimeActor, _Inbox, bound_class
 from actorbot.runtime._wake import LoopWaker, waker_for
 
@@ -41,8 +42,14 @@ class LoopRuntime:
 
     name = "event-loop"
 
-    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+    ) -> None:
         self._loop = loop
+        self._loop_factory = loop_factory or asyncio.new_event_loop
         self._owned = loop is None
         self._thread: threading.Thread | None = None
         self._thread_id: int | None = None
@@ -71,7 +78,11 @@ class LoopRuntime:
             return self
         if self._thread is not None:
             raise StateError(f"{self!r} is already started")
-        loop = self._loop = asyncio.new_event_loop()
+        loop = self._loop_factory()
+        if not isinstance(loop, asyncio.AbstractEventLoop):
+            raise ConfigError(f"the loop factory {self._loop_factory!r} returned {loop!r}, "
+                              f"not an event loop")
+        self._loop = loop
         self._waker = waker_for(loop)
         started = threading.Event()
 

@@ -4,7 +4,8 @@ Run by the harness as ``python actorbot_counter.py RUNTIME [JOURNAL] TOKEN BASE_
 (JOURNAL: ``memory``, the default, or a SQLite file path, optionally ``path?FULL``;
 RUNTIME ``pool@telegram`` keeps Telegram's default limits instead of none; RUNTIME
 ``async``: the same counter with ``async def`` hooks that await each reply;
-``async-nowait``: async hooks that queue each reply without awaiting it); prints
+``async-nowait``: async hooks that queue each reply without awaiting it; ``async-uvloop``:
+``async`` on a uvloop event loop, ``Handling(loop_factory=uvloop.new_event_loop)``); prints
 ``ready <cpu seconds>`` once polling, then runs until SIGTERM.
 """
 
@@ -52,13 +53,19 @@ class AsyncNoWaitCounter(ChatHandler):
         self.sender.send_message(str(self.count))
 
 
-ASYNC = {"async": AsyncMessageCounter, "async-nowait": AsyncNoWaitCounter}
+ASYNC = {"async": AsyncMessageCounter, "async-nowait": AsyncNoWaitCounter,
+         "async-uvloop": AsyncMessageCounter}
 
 
 def main() -> None:
     runtime, *rest = sys.argv[1:]
     runtime, _, limits = runtime.partition("@")
     handler: type[ChatHandler] = MessageCounter
+    loop_factory = None
+    if runtime == "async-uvloop":
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
     if runtime in ASYNC:
         runtime, handler = "pool", ASYNC[runtime]
     where, token, base_url = rest if len(rest) == 3 else ["memory", *rest]
@@ -69,7 +76,7 @@ def main() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     engine = Engine(
         token, [Route(per_chat_id(), handler)], intake=Polling(timeout=10),
-        handling=Handling(runtime=runtime),
+        handling=Handling(runtime=runtime, loop_factory=loop_factory),
         sending=Sending(limits=RateLimits() if limits == "telegram" else RateLimits.unlimited()),
         connection=Connection(base_url=base_url), stats_interval=None, journal=journal,
     )

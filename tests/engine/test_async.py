@@ -15,10 +15,17 @@ from typing import Any, ClassVar
 
 import pytest
 import structlog.testing
+import uvloop
 
 from actorbot import seeds
-from actorbot.engine import Hooks
-from actorbot.errors import AsyncHookError, BadRequest, SenderQueueFull, StateError
+from actorbot.engine import Handling, Hooks
+from actorbot.errors import (
+    AsyncHookError,
+    BadRequest,
+    ConfigError,
+    SenderQueueFull,
+    StateError,
+)
 from actorbot.handlers import ChatHandler, command
 from actorbot.routing import FailurePolicy, Route
 from actorbot.sending import RateLimits, Sending
@@ -470,6 +477,37 @@ def test_a_full_queue_on_the_senders_loop_raises_rather_than_blocking_it(
         tg.wait_for(lambda: texts_of(tg, 1) == ["first"], 10)
         wait(lambda: engine.stats()["in_flight"] == 0, 10, "the update to finish")
     assert SendsTwiceWithoutAwaiting.errors == ["sendMessage: the sender's queue is full"]
+
+
+class RecordsItsLoop(ChatHandler):
+    loops: ClassVar[list[str]] = []
+
+    async def on_chat_message(self, msg: dict[str, Any]) -> None:
+        self.loops.append(type(asyncio.get_running_loop()).__module__)
+        await self.sender.send_message("on " + self.loops[-1])
+
+
+def test_the_engines_own_loop_comes_from_the_loop_factory(tg: FakeBotApi) -> None:
+    RecordsItsLoop.loops.clear()
+    engine = make_engine(tg, [Route(seeds.per_chat_id(), RecordsItsLoop)],
+                         handling=Handling(loop_factory=uvloop.new_event_loop))
+    with engine:
+        tg.inject_message(1, "x")
+        tg.wait_for(lambda: texts_of(tg, 1) == ["on uvloop"], 10)
+    assert RecordsItsLoop.loops == ["uvloop"]
+
+
+def test_a_loop_factory_that_makes_no_loop_fails_the_start_and_leaves_nothing_running(
+    tg: FakeBotApi
+) -> None:
+    def no_loop() -> Any:
+        return "a loop"
+
+    engine = make_engine(tg, [Route(seeds.per_chat_id(), RecordsItsLoop)],
+                         handling=Handling(loop_factory=no_loop))
+    with pytest.raises(ConfigError, match="returned 'a loop', not an event loop"):
+        engine.start()
+    assert engine.status == "stopped"  # and no thread left (the fixture checks)
 
 
 def test_an_engine_without_async_hooks_starts_no_loop(tg: FakeBotApi) -> None:

@@ -45,6 +45,7 @@ def test_defaults_poll_telegram_with_a_pool() -> None:
     (lambda: Handling(sweep_limit=0), "sweep_limit"),
     (lambda: Handling(at_most_once=["inline_querry"]), "inline_querry"),
     (lambda: Handling(at_most_once="inline_query"), "update types"),
+    (lambda: Handling(loop_factory="uvloop"), "loop_factory must be a callable"),
 ])
 def test_handling_refuses_what_cannot_work(make: Any, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
