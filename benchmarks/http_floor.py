@@ -1,7 +1,7 @@
 """What an HTTP server alone costs per webhook request: a do-nothing app, no engine.
 
-The server (uvicorn with a bare ASGI app, or cheroot with a bare WSGI app, 40 threads,
-keep-alive unlimited) runs in its own process; 40 keep-alive clients in this process POST
+The server (uvicorn or granian with a bare ASGI app, or cheroot with a bare WSGI app, 40
+threads, keep-alive unlimited) runs in its own process; 40 keep-alive clients in this process POST
 an update-sized body like the fake Telegram does. Reported: requests/s and the server
 process's CPU per request (user and system, from ``/proc``). This is the floor under any
 webhook intake on that server, to set against polling's whole CPU per update
@@ -9,6 +9,7 @@ webhook intake on that server, to set against polling's whole CPU per update
 
     .venv/bin/python benchmarks/http_floor.py                  # both, 10,000 requests
     .venv/bin/python benchmarks/http_floor.py --servers uvicorn --requests 40000
+    .venv/bin/python benchmarks/http_floor.py --servers granian   # after pip install granian
 """
 
 from __future__ import annotations
@@ -28,21 +29,35 @@ BODY = (b'{"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "1", 
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+async def app(scope: Any, receive: Any, send: Any) -> None:
+    """The do-nothing ASGI app: read the body, answer 200."""
+    if scope["type"] != "http":
+        return
+    await receive()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})
+
+
 def serve(kind: str, port: int) -> None:
     if kind == "uvicorn":
         import uvicorn
 
-        async def app(scope: Any, receive: Any, send: Any) -> None:
-            if scope["type"] != "http":
-                return
-            await receive()
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-length", b"0")]})
-            await send({"type": "http.response.body", "body": b""})
-
         print("ready", flush=True)
         uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
                     backlog=128, lifespan="off")
+    elif kind == "granian":  # compiled (Rust) HTTP, embedded on this loop: pip install granian
+        import asyncio
+
+        from granian.constants import Interfaces
+        from granian.server.embed import Server as Granian
+
+        async def run() -> None:
+            server = Granian(app, port=port, interface=Interfaces.ASGI, log_enabled=False)
+            print("ready", flush=True)
+            await server.serve()
+
+        asyncio.run(run())
     else:
         from cheroot.wsgi import Server
 
