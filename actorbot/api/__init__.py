@@ -1,6 +1,13 @@
 """The Bot API client: typed errors, uploads, and one method per Bot API method."""
 
-from actorbot.api._client import DEFAULT_BASE_URL, Client, Connection, check_call, method_spec
+from actorbot.api._client import (
+    DEFAULT_BASE_URL,
+    Client,
+    Connection,
+    LoopSession,
+    check_call,
+    method_spec,
+)
 from actorbot.api._errors import error_from_response
 from actorbot.api._files import InputFile, InputFileLike
 from actorbot.api._methods import API_VERSION, METHODS
@@ -46,6 +53,7 @@ __all__ = [
     "InputFileLike",
     "InvalidResponse",
     "LoggedOut",
+    "LoopSession",
     "MessageNotModified",
     "MethodSpec",
     "NetworkError",

@@ -11,6 +11,7 @@ never printing the token.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import json
@@ -27,6 +28,7 @@ from requests.adapters import HTTPAdapter
 
 from actorbot.api._errors import error_from_response
 from actorbot.api._files import has_upload, multipart
+from actorbot.api._loop_transport import LoopTransport
 from actorbot.api._methods import METHODS, BotMethods
 from actorbot.api._redact import guard_third_party_logs, redact
 from actorbot.api._spec import MethodSpec
@@ -131,8 +133,8 @@ class Client(BotMethods):
     subclasses. Thread-safe for concurrent calls (requests' connection pool).
     """
 
-    __slots__ = ("_base", "_fast", "_file_base", "_session", "_token", "base_url",
-                 "connect_timeout", "long_poll_margin", "read_timeout")
+    __slots__ = ("_base", "_fast", "_file_base", "_pool_maxsize", "_session", "_token",
+                 "base_url", "connect_timeout", "long_poll_margin", "read_timeout")
 
     def __init__(
         self,
@@ -156,6 +158,7 @@ class Client(BotMethods):
         self.read_timeout = read_timeout
         self.long_poll_margin = long_poll_margin
         self._fast: JsonTransport | None = None
+        self._pool_maxsize = pool_maxsize
         if session is None and usable_for(self.base_url):
             self._fast = JsonTransport(self.base_url, pool_maxsize=pool_maxsize,
                                        connect_timeout=connect_timeout, token=token)
@@ -215,11 +218,7 @@ class Client(BotMethods):
         """:meth:`request` for a call :func:`check_call` already passed: the sender checks
         each call when it is queued, so its HTTP workers do not check it again."""
         if read_timeout is None:
-            read_timeout = self.read_timeout
-            if method.lower() == "getupdates":
-                poll = params.get("timeout", 0)
-                if isinstance(poll, int | float):
-                    read_timeout = max(read_timeout, float(poll) + self.long_poll_margin)
+            read_timeout = self._read_timeout_for(method, params)
         response: _Response
         with ExitStack() as stack:
             if has_upload(params):
@@ -233,6 +232,18 @@ class Client(BotMethods):
                 kwargs = {"data": self._encode(method, params), "headers": _JSON_HEADERS}
             response = self._post(method, (self.connect_timeout, read_timeout), kwargs)
         return self._decode(method, response)
+
+    def _read_timeout_for(self, method: str, params: Mapping[str, Any]) -> float:
+        read_timeout = self.read_timeout
+        if method.lower() == "getupdates":
+            poll = params.get("timeout", 0)
+            if isinstance(poll, int | float):
+                read_timeout = max(read_timeout, float(poll) + self.long_poll_margin)
+        return read_timeout
+
+    def loop_session(self) -> LoopSession:
+        """This client's calls from the running event loop, without a thread per call."""
+        return LoopSession(self)
 
     @staticmethod
     def _encode(method: str, params: Mapping[str, Any]) -> bytes:
@@ -352,3 +363,40 @@ class Client(BotMethods):
 
 
 __all__ = ["DEFAULT_BASE_URL", "Client", "Connection", "TelegramError", "check_call", "method_spec"]
+
+
+class LoopSession:
+    """A :class:`Client`'s calls made from one event loop (use it on that loop only).
+
+    JSON calls go over the loop's own keep-alive connections
+    (:class:`~actorbot.api._loop_transport.LoopTransport`), answers decoded as
+    :meth:`Client.request_checked` does, with the same typed errors. What the fast path
+    does not serve (uploads, a custom session, a proxy) runs in a thread.
+    """
+
+    __slots__ = ("_client", "_transport")
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._transport: LoopTransport | None = None
+        if client._fast is not None:
+            self._transport = LoopTransport(
+                client.base_url, pool_maxsize=client._pool_maxsize,
+                connect_timeout=client.connect_timeout, token=client._token)
+
+    def __repr__(self) -> str:
+        return f"LoopSession({self._client!r})"
+
+    async def request_checked(self, method: str, params: Mapping[str, Any]) -> Any:
+        """:meth:`Client.request_checked`, awaited on the loop."""
+        client = self._client
+        if self._transport is None or has_upload(params):
+            return await asyncio.to_thread(client.request_checked, method, params)
+        body = client._encode(method, params)
+        answer = await self._transport.post(method, body, client._read_timeout_for(method, params))
+        return client._decode(method, answer)
+
+    def close(self) -> None:
+        """Close the idle connections (on the loop's thread)."""
+        if self._transport is not None:
+            self._transport.close()

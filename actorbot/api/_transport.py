@@ -226,6 +226,38 @@ class _Conn:
         return self.reader.answer()
 
 
+def network_error(kind: Callable[..., NetworkError], what: str, method: str,
+                  exc: BaseException, token: str) -> NetworkError:
+    detail = redact(f"{type(exc).__name__}: {exc}", token)
+    return kind(f"{what} ({detail})", method=method)
+
+
+def failure(exc: BaseException, method: str, token: str) -> BaseException:
+    """The typed error an exchange that raised ``exc`` ends in (``exc`` itself when it
+    is none of the network's: a cancellation, a bug)."""
+    if isinstance(exc, TimeoutError):
+        return network_error(ReadTimeout, "no answer in time", method, exc, token)
+    if isinstance(exc, _TooLarge):
+        return network_error(ResponseTooLarge, "answer too large", method, exc, token)
+    if isinstance(exc, OSError | ValueError | _Broken):
+        return network_error(ConnectionLost, "connection lost", method, exc, token)
+    return exc
+
+
+def request_head(base_url: str) -> tuple[str, int, str, bool, str]:
+    """Host, port, path prefix, whether TLS, and the fixed request headers for an origin."""
+    parts = urlsplit(base_url)
+    https = parts.scheme == "https"
+    host = parts.hostname or ""
+    port = parts.port or (443 if https else 80)
+    default_port = port == (443 if https else 80)
+    name = f"[{host}]" if ":" in host else host
+    head = (f"Host: {name if default_port else f'{name}:{port}'}\r\n"
+            "Content-Type: application/json\r\nAccept-Encoding: identity\r\n"
+            "Connection: keep-alive\r\n")
+    return host, port, parts.path.rstrip("/"), https, head
+
+
 def usable_for(base_url: str) -> bool:
     """True unless the base URL needs what only ``requests`` offers (a proxy)."""
     parts = urlsplit(base_url)
@@ -250,16 +282,7 @@ class JsonTransport:
 
     def __init__(self, base_url: str, *, pool_maxsize: int, connect_timeout: float,
                  token: str) -> None:
-        parts = urlsplit(base_url)
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or ""
-        self._port = parts.port or (443 if self._https else 80)
-        self._prefix = parts.path.rstrip("/")
-        default_port = self._port == (443 if self._https else 80)
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        self._head = (f"Host: {host if default_port else f'{host}:{self._port}'}\r\n"
-                      "Content-Type: application/json\r\nAccept-Encoding: identity\r\n"
-                      "Connection: keep-alive\r\n")
+        self._host, self._port, self._prefix, self._https, self._head = request_head(base_url)
         self._pool_maxsize = pool_maxsize
         self._connect_timeout = connect_timeout
         self._token = token
@@ -287,18 +310,12 @@ class JsonTransport:
                 conn.close()
                 conn = self._connect(method)
                 status, headers, content, keep = self._exchange(conn, method, body, read_timeout)
-        except TimeoutError as exc:
+        except BaseException as exc:
             conn.close()
-            raise self._error(ReadTimeout, "no answer in time", method, exc) from None
-        except _TooLarge as exc:
-            conn.close()
-            raise self._error(ResponseTooLarge, "answer too large", method, exc) from None
-        except (OSError, ValueError, _Broken) as exc:
-            conn.close()
-            raise self._error(ConnectionLost, "connection lost", method, exc) from None
-        except BaseException:
-            conn.close()
-            raise
+            error = failure(exc, method, self._token)
+            if error is exc:
+                raise
+            raise error from None
         if keep:
             self._checkin(conn)
         else:
@@ -347,8 +364,7 @@ class JsonTransport:
 
     def _error(self, kind: Callable[..., NetworkError], what: str, method: str,
                exc: BaseException) -> NetworkError:
-        detail = redact(f"{type(exc).__name__}: {exc}", self._token)
-        return kind(f"{what} ({detail})", method=method)
+        return network_error(kind, what, method, exc, self._token)
 
     def close(self) -> None:
         """Close the idle connections (the transport stays usable, as a Session does)."""
@@ -365,6 +381,10 @@ _GONE: Final = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP 
 
 
 def _dropped(conn: _Conn) -> bool:
+    return dropped(conn.sock)
+
+
+def dropped(sock: socket.socket) -> bool:
     """An idle keep-alive connection the server closed (readable means EOF or junk).
 
     ``poll``, not ``select``: ``select`` fails for descriptors above 1023, and a busy
@@ -372,7 +392,7 @@ def _dropped(conn: _Conn) -> bool:
     """
     try:
         poller = select.poll()
-        poller.register(conn.sock, _GONE)
+        poller.register(sock, _GONE)
         return bool(poller.poll(0))
     except (OSError, ValueError):
         return True

@@ -32,6 +32,7 @@ with keep-alive connections, so a ~50 ms round trip does not cap the bot at 20 c
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import heapq
 import itertools
@@ -232,16 +233,11 @@ def _log_failure(call: Call, error: BaseException) -> None:
                 update_id=update_id, error=type(error).__name__, attempts=call.attempts)
 
 
-class _Workers:
-    """HTTP worker threads: each takes a call, performs it, tells the sender the outcome
-    (or, once the sender has stopped, settles the call itself so no result is lost)."""
+class _Pace:
+    """How many calls run at once, from the round trips of the last calls."""
 
-    def __init__(self, client: Client, count: int, sender: ActorRef[Any]) -> None:
-        self._client = client
-        self._sender = sender
-        self._jobs: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
+    def __init__(self, count: int) -> None:
         self._max = count
-        self._threads: list[threading.Thread] = []
         # The shortest round trip of the last two windows of calls: the link's latency,
         # without the queueing a busy server (or our own load) adds to the average.
         self._window_min = self._last_min = 0.0
@@ -264,6 +260,28 @@ class _Workers:
         threads would only fight over the GIL), more as they grow, to hide the latency."""
         wanted = math.ceil(_BASE_CONNECTIONS * self.rtt / _SHORT_RTT)
         return max(min(wanted, self._max), min(_BASE_CONNECTIONS, self._max))
+
+
+def _report(sender: ActorRef[Any], call: Call, result: Any, error: BaseException | None) -> None:
+    """An outcome back to the sender, or, once it has stopped, settled here (so that no
+    result is lost)."""
+    try:
+        sender.tell(_Done(call, result, error))
+    except ActorDeadError:
+        if error is not None:
+            _log_failure(call, error)
+        _settle(call, result, error)
+
+
+class _Workers(_Pace):
+    """HTTP worker threads: each takes a call, performs it, reports the outcome."""
+
+    def __init__(self, client: Client, count: int, sender: ActorRef[Any]) -> None:
+        super().__init__(count)
+        self._client = client
+        self._sender = sender
+        self._jobs: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
 
     def submit(self, call: Call, in_flight: int) -> None:
         """Queue ``call``; ``in_flight`` (this one included) says how many run at once.
@@ -288,18 +306,49 @@ class _Workers:
             except Exception as exc:  # noqa: BLE001 - every outcome goes back to the sender
                 error = exc
             self._sample(time.perf_counter() - started)
-            try:
-                self._sender.tell(_Done(call, result, error))
-            except ActorDeadError:
-                if error is not None:
-                    _log_failure(call, error)
-                _settle(call, result, error)
+            _report(self._sender, call, result, error)
 
     def stop(self, timeout: float | None = None) -> None:
         for _ in self._threads:
             self._jobs.put(None)
         for thread in self._threads:
             thread.join(timeout)
+
+
+class _LoopWorkers(_Pace):
+    """For a sender on an event loop: each call a task on that loop, over the loop's own
+    connections (:class:`~actorbot.api.LoopSession`), with no thread in between."""
+
+    def __init__(self, client: Client, count: int, sender: ActorRef[Any]) -> None:
+        super().__init__(count)
+        self._session = client.loop_session()
+        self._sender = sender
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def submit(self, call: Call, in_flight: int) -> None:
+        task = asyncio.get_running_loop().create_task(self._work(call))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _work(self, call: Call) -> None:
+        result: Any = None
+        error: BaseException | None = None
+        started = time.perf_counter()
+        try:
+            result = await self._session.request_checked(call.method, call.params)
+        except asyncio.CancelledError:
+            error = SenderStopped(f"{call.method}: the sender stopped before its answer came")
+        except Exception as exc:  # noqa: BLE001 - every outcome goes back to the sender
+            error = exc
+        self._sample(time.perf_counter() - started)
+        _report(self._sender, call, result, error)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Calls still out are cancelled, and settled with ``SenderStopped``: their updates
+        are replayed at the next start (the engine flushes the sender before it stops)."""
+        for task in list(self._tasks):
+            task.cancel()
+        self._session.close()
 
 
 class Sender(RuntimeActor):
@@ -352,13 +401,14 @@ class Sender(RuntimeActor):
         self._wake: Timer | None = None
         self._wake_at = 0.0
         self._flushes: list[_Flush] = []
-        self._workers: _Workers | None = None
+        self._workers: _Workers | _LoopWorkers | None = None
         self._congested = False
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def on_start(self) -> None:
-        self._workers = _Workers(self.client, self.worker_count, self.actor_ref)
+        workers = _LoopWorkers if isinstance(type(self).runtime, LoopRuntime) else _Workers
+        self._workers = workers(self.client, self.worker_count, self.actor_ref)
 
     def on_stop(self) -> None:
         self._fail_everything(SenderStopped("the sender stopped"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -63,13 +62,6 @@ class OneShotServer:
         self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close alone does not)
         self.sock.close()
         self._thread.join()
-
-
-@pytest.fixture
-def server() -> Iterator[OneShotServer]:
-    srv = OneShotServer()
-    yield srv
-    srv.close()
 
 
 def test_a_connection_the_server_closed_is_replaced_transparently(
@@ -166,12 +158,15 @@ def test_answer_framings(answer: bytes, result: object, reusable: bool) -> None:
         srv.close()
 
 
-@pytest.mark.parametrize("answer", [
+NOT_HTTP = [
     b"SMTP ready\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
     b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
-])
+]
+
+
+@pytest.mark.parametrize("answer", NOT_HTTP)
 def test_what_is_not_http_is_a_lost_connection(answer: bytes) -> None:
     srv = OneShotServer(answer=answer)
     try:

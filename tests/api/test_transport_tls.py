@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import ssl
@@ -101,5 +102,35 @@ def test_an_untrusted_certificate_is_a_connect_error(
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     with Client(TOKEN, base_url=url) as client, pytest.raises(ConnectError) as info:
         client.get_me()
+    assert info.value.may_have_reached is False
+    assert TOKEN.partition(":")[2] not in str(info.value)
+
+
+def test_from_an_event_loop_tls_calls_reuse_one_verified_connection(
+    https: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, cert = https
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    client = Client(TOKEN, base_url=url)
+    session = client.loop_session()
+
+    async def main() -> list[str]:
+        names = [(await session.request_checked("getMe", {}))["first_name"] for _ in range(5)]
+        session.close()
+        return names
+
+    assert asyncio.run(main()) == ["tls"] * 5
+    assert Answer.connections == 1
+
+
+def test_from_an_event_loop_an_untrusted_certificate_is_a_connect_error(
+    https: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = https
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    session = Client(TOKEN, base_url=url).loop_session()
+    with pytest.raises(ConnectError) as info:
+        asyncio.run(session.request_checked("getMe", {}))
     assert info.value.may_have_reached is False
     assert TOKEN.partition(":")[2] not in str(info.value)

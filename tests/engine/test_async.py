@@ -29,7 +29,7 @@ from actorbot.errors import (
 from actorbot.handlers import ChatHandler, command
 from actorbot.routing import FailurePolicy, Route
 from actorbot.sending import RateLimits, Sending
-from actorbot.testing import FakeBotApi
+from actorbot.testing import FakeBotApi, Fault
 from tests.helpers import LivenessProbe, make_engine, passivation_storm
 from tests.helpers import eventually as wait
 
@@ -451,6 +451,43 @@ def test_with_a_loop_the_sender_runs_on_it_not_on_a_thread_of_its_own(tg: FakeBo
         names = {t.name for t in threading.enumerate()}
     assert "actorbot-loop" in names
     assert not [name for name in names if name.startswith("Sender")]
+
+
+def test_with_a_loop_the_senders_calls_go_out_from_the_loop_not_http_threads(
+    tg: FakeBotApi
+) -> None:
+    engine = make_engine(tg, [Route(seeds.per_chat_id(), AsyncCounter)])
+    with engine:
+        for chat in range(1, 21):
+            tg.inject_message(chat, "x")
+        tg.wait_for(lambda: len(tg.calls_to("sendMessage")) == 20, 10)
+        names = {t.name for t in threading.enumerate()}
+    assert not [name for name in names if name.startswith("actorbot-http")]
+    assert [texts_of(tg, chat) for chat in range(1, 21)] == [["1"]] * 20
+
+
+class QueuesAReply(ChatHandler):
+    async def on_chat_message(self, msg: dict[str, Any]) -> None:
+        self.sender.send_message("queued")  # out when the engine stops
+
+
+def test_a_call_still_out_when_the_sender_stops_is_cancelled_and_its_update_replayed(
+    tg: FakeBotApi, tmp_path: Any
+) -> None:
+    journal = tmp_path / "bot.journal"
+    engine = make_engine(tg, [Route(seeds.per_chat_id(), QueuesAReply)], journal=journal)
+    engine.start()
+    tg.add_fault(Fault(method="sendMessage", times=1, latency=5.0))  # past the deadline
+    tg.inject_message(1, "x")
+    wait(lambda: engine.stats()["sender_in_flight"] == 1, 10, "the call to be out")
+    began = time.monotonic()
+    assert not engine.stop(timeout=1.0)
+    assert time.monotonic() - began < 1.5  # not the call's 5 s: it was cancelled
+    again = make_engine(tg, [Route(seeds.per_chat_id(), QueuesAReply)], journal=journal)
+    with again:
+        wait(lambda: again.stats()["replayed"] == 1 and again.stats()["in_flight"] == 0, 10,
+             "the update to be replayed and answered")
+    assert "queued" in texts_of(tg, 1)
 
 
 class SendsTwiceWithoutAwaiting(ChatHandler):
