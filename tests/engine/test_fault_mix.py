@@ -7,6 +7,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from actorbot import ChatHandler, Polling, Route, per_chat_id
 from actorbot.journal import SqliteJournal
 from actorbot.runtime import Backoff
@@ -23,8 +25,16 @@ class Echo(ChatHandler):
         self.sender.send_message(f"re {m['text']}")
 
 
+class AsyncEcho(ChatHandler):
+    """On the engine's loop, whose sender sends from the loop (its own transport)."""
+
+    async def on_chat_message(self, m: dict[str, Any]) -> None:
+        self.sender.send_message(f"re {m['text']}")
+
+
+@pytest.mark.parametrize("handler", [Echo, AsyncEcho])
 def test_every_reply_is_delivered_or_a_dead_letter_with_its_error(
-    tmp_path: Path, no_thread_left: None
+    tmp_path: Path, no_thread_left: None, handler: type[ChatHandler]
 ) -> None:
     faults = [
         Fault(method="sendMessage", drop="before", probability=0.04),
@@ -39,7 +49,7 @@ def test_every_reply_is_delivered_or_a_dead_letter_with_its_error(
         for fault in faults:
             tg.add_fault(fault)
         engine = make_engine(
-            tg, [Route(per_chat_id(), Echo)], journal=journal,
+            tg, [Route(per_chat_id(), handler)], journal=journal,
             intake=Polling(timeout=1, backoff=FAST),
             sending=Sending(limits=RateLimits.unlimited(), max_retries=2, backoff=FAST,
                             retry_deadline=0.01))
