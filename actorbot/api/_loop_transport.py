@@ -109,8 +109,6 @@ class _Connection(asyncio.Protocol):
                 return b""
             raise _Incomplete
 
-        if not received and not self.ended:
-            return None
         reader = _Reader(recv)
         try:
             answer = reader.answer()

@@ -166,6 +166,7 @@ class LoopRuntime:
         others, and after a cancellation (``shutdown``) it ends, so that a fresh task
         carries on.
         """
+        task = asyncio.current_task(self.loop)
         for _ in range(THROUGHPUT):
             try:
                 response = await coroutine
@@ -181,7 +182,6 @@ class LoopRuntime:
             else:
                 if envelope.reply_to is not None:
                     envelope.reply_to.set(response)
-            task = asyncio.current_task()
             if task is not None and task.cancelling():
                 break  # a cancellation the handler caught: later messages get a fresh task
             pending = actor._slice(THROUGHPUT)

@@ -42,7 +42,7 @@ import queue
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, Self
 
@@ -317,19 +317,13 @@ class RuntimeActor(pykka.Actor):
 
     # -- running on a pool worker ----------------------------------------------------------
 
-    def _run_slice(
-        self, budget: int,
-        suspend: Callable[[Envelope[Any], Coroutine[Any, Any, Any]], None] | None = None,
-    ) -> None:
-        """Up to ``budget`` messages; a message answered with a coroutine ends the slice
-        and goes to ``suspend`` (an event loop's runtime), or fails without one."""
+    def _run_slice(self, budget: int) -> None:
+        """Up to ``budget`` messages on a thread; one answered with a coroutine fails (no
+        loop to await it) and ends the slice. (:class:`LoopRuntime` awaits them instead.)"""
         pending = self._slice(budget)
         if pending is None:
             return
         envelope, coroutine = pending
-        if suspend is not None:
-            suspend(envelope, coroutine)
-            return  # still scheduled: the next message waits for the coroutine
         coroutine.close()
         self._failed(envelope, _no_loop(self))
         self._end_slice()
