@@ -15,8 +15,9 @@ from actorbot.api import DEFAULT_BASE_URL
 from actorbot.cli._cluster import add_parsers, cluster_command
 from actorbot.cli._demo_settings import DemoSettings
 from actorbot.cli._exit import ExitCode
-from actorbot.cli._run import TOKEN_ENV, WEBHOOK_SECRET_ENV, run_command
+from actorbot.cli._run import TOKEN_ENV, run_command
 from actorbot.cli._target import AUTO, ROUTES, TargetError, idle_seconds
+from actorbot.cli._webhook import add_webhook_arguments
 from actorbot.handlers import Handler
 from actorbot.monitoring import LOG_FORMATS, configure_logging
 
@@ -47,12 +48,16 @@ def _idle_timeout(text: str) -> str:
     return text
 
 
-def _common(parser: argparse.ArgumentParser, level: str) -> None:
+def _common(parser: argparse.ArgumentParser, level: str, *, handlers: bool = True) -> None:
+    """Logging options; with ``handlers``, those of the handlers' engine (an intake has
+    none: an option it would ignore is not offered)."""
     parser.add_argument("--log-format", choices=LOG_FORMATS, default="console",
                         help="console: for a terminal; json: one object per line (default: "
                              "%(default)s)")
     parser.add_argument("--log-level", choices=LEVELS, default=level,
                         help="default: %(default)s")
+    if not handlers:
+        return
     parser.add_argument("--runtime", choices=("pool", "threads"), default="pool",
                         help="handlers on a thread pool or a thread each (default: pool)")
     parser.add_argument("--workers", type=_positive(int), default=4,
@@ -129,14 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "loses none (default: in memory)")
     run.add_argument("--delete-webhook", action="store_true",
                      help="delete a webhook set for this bot, then poll")
-    run.add_argument("--webhook-url", metavar="URL",
-                     help="receive updates by webhook: Telegram POSTs to this HTTPS URL, "
-                          "which your reverse proxy forwards to --webhook-listen")
-    run.add_argument("--webhook-listen", default="127.0.0.1:8080", metavar="HOST:PORT",
-                     help="where the webhook server listens (default: %(default)s)")
-    run.add_argument("--webhook-secret-env", default=WEBHOOK_SECRET_ENV, metavar="VAR",
-                     help="environment variable with the webhook's secret token (default: "
-                          "%(default)s; unset: a random one per run)")
+    add_webhook_arguments(run)
     _common(run, "info")
     add_parsers(commands, _common)
     return parser

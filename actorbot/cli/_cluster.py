@@ -1,8 +1,9 @@
 """``actorbot worker MODULE:CLASS --redis URL`` and ``actorbot intake --redis URL``.
 
-One intake polls Telegram and appends to the partition streams; any number of workers
-run the handlers (docs/scale-out.md). The token comes from the environment, as for
-``actorbot run``; every process of one bot gets the same ``--partitions``.
+One intake polls Telegram (or any number take its webhook, ``--webhook-url``) and appends
+to the partition streams; any number of workers run the handlers (docs/scale-out.md). The
+token comes from the environment, as for ``actorbot run``; every process of one bot gets
+the same ``--partitions``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+import structlog
+
 from actorbot.api import DEFAULT_BASE_URL, Connection
 from actorbot.cli._exit import ExitCode
-from actorbot.cli._run import TOKEN_ENV, fail
+from actorbot.cli._run import TOKEN_ENV, Failure, fail
 from actorbot.cli._target import AUTO, ROUTES, TargetError, load, routes_for
+from actorbot.cli._webhook import (
+    WebhookServer,
+    add_webhook_arguments,
+    check_intake,
+    parse_listen,
+    webhook_secret,
+)
 from actorbot.cluster import Cluster, Intake, Worker, serve_worker_metrics
 from actorbot.engine import Handling
 from actorbot.errors import (
@@ -27,9 +37,11 @@ from actorbot.errors import (
     TelegramError,
     Unauthorized,
 )
-from actorbot.intake import Polling
+from actorbot.intake import Polling, Webhook
 from actorbot.monitoring import configure_logging
 from actorbot.sending import RateLimits, Sending
+
+log = structlog.get_logger("actorbot.cli")
 
 
 def add_parsers(commands: Any, common: Any) -> None:
@@ -55,16 +67,20 @@ def add_parsers(commands: Any, common: Any) -> None:
     common(worker, "info")
 
     intake = commands.add_parser(
-        "intake", help="poll Telegram and append every update to the Redis partitions",
+        "intake", help="poll Telegram (or take its webhook) and append every update to "
+                       "the Redis partitions",
         description="Poll getUpdates while holding the bot's leader lease (a second "
                     "intake waits and takes over when this one dies) and append each "
-                    f"update to its partition before confirming it. Token: ${TOKEN_ENV}.")
+                    "update to its partition before confirming it; or, with --webhook-url, "
+                    "answer each webhook request once its update is appended (any number "
+                    f"of webhook intakes, no lease). Token: ${TOKEN_ENV}.")
     intake.add_argument("--poll-timeout", type=int, default=30, metavar="S",
                         help="getUpdates long-poll timeout (default: %(default)s)")
     intake.add_argument("--delete-webhook", action="store_true",
                         help="delete a webhook set for this bot, then poll")
+    add_webhook_arguments(intake)
     _shared(intake)
-    common(intake, "info")
+    common(intake, "info", handlers=False)
 
 
 def _shared(parser: argparse.ArgumentParser) -> None:
@@ -94,16 +110,47 @@ def _cluster(args: argparse.Namespace) -> Cluster:
 
 
 def _intake(token: str, args: argparse.Namespace, cluster: Cluster, connection: Connection,
-            err: TextIO) -> int:
+            err: TextIO, *, secret: str | None) -> int:
+    hook: Polling | Webhook = Polling(timeout=args.poll_timeout,
+                                      delete_webhook=args.delete_webhook)
+    if secret is not None:
+        hook = Webhook(args.webhook_url, secret_token=secret)
     intake = Intake(token, redis=args.redis, cluster=cluster, connection=connection,
-                    intake=Polling(timeout=args.poll_timeout,
-                                   delete_webhook=args.delete_webhook))
+                    intake=hook)
+    server = None
     try:
+        if secret is not None:
+            server = _serve_webhook(intake, args, secret)
         intake.run_forever()
     except PollingStopped as exc:
         refused = isinstance(exc.cause, Unauthorized | NotFound | LoggedOut)
         return fail(err, ExitCode.BAD_TOKEN if refused else ExitCode.FAILED, str(exc))
+    except Failure as exc:
+        return fail(err, exc.code, str(exc))
+    finally:
+        if server is not None:
+            server.stop()
     return ExitCode.OK
+
+
+def _serve_webhook(intake: Intake, args: argparse.Namespace, secret: str) -> WebhookServer:
+    """Listen, then start the intake (``setWebhook``): a port taken is found before
+    Telegram is told where to send; a request before the intake runs gets a 503."""
+    try:
+        host, port = parse_listen(args.webhook_listen)
+        server = WebhookServer(intake.feed, secret, host, port).start()
+    except (OSError, ConfigError) as exc:
+        intake.stop()
+        raise Failure(ExitCode.USAGE, f"cannot listen: {exc}") from None
+    try:
+        intake.start()
+    except TelegramError as exc:
+        server.stop()
+        intake.stop()
+        raise Failure(ExitCode.BAD_TOKEN if isinstance(exc, Unauthorized | NotFound)
+                      else ExitCode.FAILED, f"the intake could not start: {exc}") from None
+    log.info("cli.webhook", listen=f"{host}:{port}")
+    return server
 
 
 def cluster_command(args: argparse.Namespace, environ: Mapping[str, str] = os.environ,
@@ -114,12 +161,15 @@ def cluster_command(args: argparse.Namespace, environ: Mapping[str, str] = os.en
     if not token:
         return fail(err, ExitCode.USAGE,
                     f"set the bot token in the environment variable {args.token_env}")
-    configure_logging(args.log_format, args.log_level, secrets=[token])
+    webhook = args.command == "intake" and args.webhook_url
+    secret = webhook_secret(environ, args.webhook_secret_env) if webhook else None
+    configure_logging(args.log_format, args.log_level, secrets=[token, secret or ""])
     connection = Connection(base_url=args.api_url)
     try:
         cluster = _cluster(args)
         if args.command == "intake":
-            return _intake(token, args, cluster, connection, err)
+            check_intake(args)
+            return _intake(token, args, cluster, connection, err, secret=secret)
         routes = routes_for(load(args.target), args.route, args.idle_timeout)
         limits = RateLimits.unlimited() if args.no_rate_limits else RateLimits()
         workers = args.workers if args.runtime == "pool" else None

@@ -19,7 +19,7 @@ import structlog
 from actorbot.api import Connection
 from actorbot.cli._exit import ExitCode
 from actorbot.cli._target import TargetError, load, routes_for
-from actorbot.cli._webhook import WebhookServer, parse_listen, webhook_secret
+from actorbot.cli._webhook import WebhookServer, check_intake, parse_listen, webhook_secret
 from actorbot.engine import Engine, Handling
 from actorbot.errors import (
     ConfigError,
@@ -37,7 +37,6 @@ from actorbot.sending import RateLimits, Sending
 log = structlog.get_logger("actorbot.cli")
 
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"  # noqa: S105 - the variable's name, not a token
-WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"  # noqa: S105 - a name too
 _REFUSED = (Unauthorized, NotFound, LoggedOut)
 
 
@@ -56,7 +55,9 @@ def start_metrics(engine: Engine, port: int | None, host: str) -> MetricsServer 
     return server
 
 
-class _Failure(Exception):
+class Failure(Exception):
+    """A command ends with ``code`` and says ``message`` (one line, no traceback)."""
+
     def __init__(self, code: ExitCode, message: str) -> None:
         super().__init__(message)
         self.code = code
@@ -80,19 +81,20 @@ def _engine_options(args: argparse.Namespace, webhook_secret: str | None) -> dic
 def _build(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[Engine, str | None]:
     token = environ.get(args.token_env, "").strip()
     if not token:
-        raise _Failure(ExitCode.USAGE,
-                       f"set the bot token in the environment variable {args.token_env} (it "
-                       f"is never taken from the command line, where ps would show it)")
+        raise Failure(ExitCode.USAGE,
+                      f"set the bot token in the environment variable {args.token_env} (it "
+                      f"is never taken from the command line, where ps would show it)")
     secret = webhook_secret(environ, args.webhook_secret_env) if args.webhook_url else None
     configure_logging(args.log_format, args.log_level, secrets=[token, secret or ""])
     try:
         routes = routes_for(load(args.target), args.route, args.idle_timeout)
     except TargetError as exc:
-        raise _Failure(ExitCode.IMPORT_ERROR, str(exc)) from None
+        raise Failure(ExitCode.IMPORT_ERROR, str(exc)) from None
     try:
+        check_intake(args)
         return Engine(token, routes, **_engine_options(args, secret)), secret
     except (ConfigError, ValueError) as exc:
-        raise _Failure(ExitCode.USAGE, str(exc)) from None
+        raise Failure(ExitCode.USAGE, str(exc)) from None
 
 
 def _check_token(engine: Engine, args: argparse.Namespace) -> None:
@@ -100,9 +102,9 @@ def _check_token(engine: Engine, args: argparse.Namespace) -> None:
     try:
         me = engine.client.get_me()
     except _REFUSED as exc:
-        raise _Failure(ExitCode.BAD_TOKEN,
-                       f"the Bot API at {args.api_url} refused the token in {args.token_env} "
-                       f"({exc.description})") from None
+        raise Failure(ExitCode.BAD_TOKEN,
+                      f"the Bot API at {args.api_url} refused the token in {args.token_env} "
+                      f"({exc.description})") from None
     except TelegramError as exc:
         log.warning("cli.get_me_failed", error=type(exc).__name__, detail=str(exc))
     else:
@@ -121,9 +123,9 @@ def _start_servers(engine: Engine, args: argparse.Namespace, secret: str | None,
             started.append(WebhookServer(engine.feed, secret, host, port).start())
             log.info("cli.webhook", listen=f"{host}:{port}")
     except ImportError as exc:
-        raise _Failure(ExitCode.USAGE, str(exc)) from None
+        raise Failure(ExitCode.USAGE, str(exc)) from None
     except (OSError, ValueError) as exc:
-        raise _Failure(ExitCode.USAGE, f"cannot listen: {exc}") from None
+        raise Failure(ExitCode.USAGE, f"cannot listen: {exc}") from None
 
 
 def _servers(engine: Engine, args: argparse.Namespace, secret: str | None) -> list[Any]:
@@ -149,9 +151,9 @@ def _serve(engine: Engine, servers: list[Any]) -> None:
                 message += " (actorbot run: --delete-webhook, or --webhook-url)"
         elif isinstance(exc.cause, _REFUSED):
             code = ExitCode.BAD_TOKEN
-        raise _Failure(code, message) from None
+        raise Failure(code, message) from None
     except TelegramError as exc:  # setWebhook refused at start
-        raise _Failure(ExitCode.FAILED, f"the engine could not start: {exc}") from None
+        raise Failure(ExitCode.FAILED, f"the engine could not start: {exc}") from None
     finally:
         for server in servers:
             server.stop()
@@ -163,16 +165,16 @@ def run_command(args: argparse.Namespace, environ: Mapping[str, str] = os.enviro
     err = err or sys.stderr
     try:
         engine, secret = _build(args, environ)
-    except _Failure as failure:
+    except Failure as failure:
         return fail(err, failure.code, str(failure))
     try:
         _check_token(engine, args)
         servers = _servers(engine, args, secret)
-    except _Failure as failure:
+    except Failure as failure:
         engine.client.close()
         return fail(err, failure.code, str(failure))
     try:
         _serve(engine, servers)
-    except _Failure as failure:
+    except Failure as failure:
         return fail(err, failure.code, str(failure))
     return ExitCode.OK

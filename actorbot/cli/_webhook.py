@@ -1,5 +1,5 @@
-"""``actorbot run --webhook-url``: the engine's :class:`~actorbot.WebhookApp` on a
-small threaded WSGI server from the standard library.
+"""``--webhook-url`` (``actorbot run``, ``actorbot intake``): :class:`~actorbot.WebhookApp`
+on a small threaded WSGI server from the standard library.
 
 Meant to sit behind the TLS-terminating reverse proxy Telegram talks to, so it listens on
 127.0.0.1 by default. Any WSGI server can host ``WebhookApp`` instead; this one only spares
@@ -8,12 +8,35 @@ a command-line user from writing that glue.
 
 from __future__ import annotations
 
+import argparse
 import secrets
 from collections.abc import Mapping
 from typing import Self
 
 from actorbot.errors import ConfigError
 from actorbot.intake import Feed, WebhookApp, WSGIThreadServer
+
+#: Where the webhook's secret token is read from: never the command line (ps shows it).
+WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"  # noqa: S105 - a name too
+
+
+def add_webhook_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--webhook-url``, ``--webhook-listen``, ``--webhook-secret-env``."""
+    parser.add_argument("--webhook-url", metavar="URL",
+                        help="receive updates by webhook instead of polling: Telegram POSTs "
+                             "to this HTTPS URL, which your reverse proxy forwards to "
+                             "--webhook-listen")
+    parser.add_argument("--webhook-listen", default="127.0.0.1:8080", metavar="HOST:PORT",
+                        help="where the webhook server listens (default: %(default)s)")
+    parser.add_argument("--webhook-secret-env", default=WEBHOOK_SECRET_ENV, metavar="VAR",
+                        help="environment variable with the webhook's secret token "
+                             "(default: %(default)s; unset: a random one per run)")
+
+
+def check_intake(args: argparse.Namespace) -> None:
+    """Options that contradict each other are an error, not one of them ignored."""
+    if args.webhook_url and args.delete_webhook:
+        raise ConfigError("--delete-webhook is for polling; --webhook-url sets a webhook")
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -95,21 +95,26 @@ class Intake:
                       stats_interval=None)
 
     def _create_groups(self) -> None:
+        """The partitions' consumer groups, from their first entry. Only a head start:
+        each worker creates its partitions' group too, so with Redis away this warns and
+        the intake goes on (as it does when the lease cannot be asked for)."""
         for partition in range(self.cluster.partitions):
             try:
                 self._redis.xgroup_create(self.keys.stream(partition), GROUP, id="0",
                                           mkstream=True)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - BUSYGROUP: it exists; else retried
                 if "BUSYGROUP" not in str(exc):
-                    raise
+                    log.warning("cluster.redis_error", during="create groups",
+                                error=type(exc).__name__)
+                    return
 
     def start(self) -> Self:
         """Webhook: start the engine now. Polling: start the thread that polls whenever
         this intake holds the lease (it may wait for another intake's to expire)."""
         if self._thread is not None or self.engine is not None:
             raise StateError("an Intake runs once: build a new one")
-        self._create_groups()
         if not self.polling:
+            self._create_groups()
             self.engine = self._new_engine().start()
             return self
         self._thread = threading.Thread(target=self._lead, name="actorbot-cluster-intake")
@@ -160,6 +165,7 @@ class Intake:
                 continue
             self.terms += 1
             log.info("cluster.intake_leader", intake=self.name, takeover=got == 2)
+            self._create_groups()
             self._term(ttl_ms, period)
         log.info("cluster.intake_stopped", intake=self.name)
 

@@ -236,6 +236,14 @@ def test_a_refused_token(restored: None, tg: FakeBotApi) -> None:
     assert wrong not in err
 
 
+def test_webhook_and_delete_webhook_contradict(restored: None) -> None:
+    code, err = run("examples.counter:MessageCounter", "--webhook-url",
+                    "https://bot.example/hook", "--delete-webhook",
+                    env={"TELEGRAM_BOT_TOKEN": "1:x"})
+    assert code == ExitCode.USAGE
+    assert "--delete-webhook is for polling; --webhook-url sets a webhook" in err
+
+
 def test_a_webhook_in_the_way(restored: None, tg: FakeBotApi, no_thread_left: None) -> None:
     with Client(tg.token, base_url=tg.base_url) as client:
         client.set_webhook("https://example.invalid/hook")

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import io
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,7 @@ from actorbot.cli._cluster import cluster_command
 from actorbot.testing import FakeBotApi
 from tests.helpers import logging_restored
 
-URL = "redis://127.0.0.1:1/0"  # never reached: each case fails before connecting
+URL = "redis://127.0.0.1:1/0"  # never reached: each case fails before it matters
 
 
 @pytest.fixture
@@ -59,9 +60,53 @@ def test_redis_is_required() -> None:
         build_parser().parse_args(["worker", "tests.bots.cluster_bot:Echo"])
 
 
+@pytest.mark.parametrize("option", [["--metrics-port", "9100"], ["--runtime", "threads"],
+                                    ["--workers", "8"]])
+def test_the_intake_offers_no_handler_options(option: list[str]) -> None:
+    """It runs no handlers and serves no metrics: an option it would ignore is an error."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["intake", "--redis", URL, *option])
+
+
 def test_a_worker_with_a_refused_token_stops_at_once(restored: None, tg: FakeBotApi) -> None:
     code, err = run("worker", "tests.bots.cluster_bot:Echo", "--redis", URL,
                     "--api-url", tg.base_url, env={"TELEGRAM_BOT_TOKEN": "999:wrong"})
     assert code == ExitCode.BAD_TOKEN
     assert "refused the token in TELEGRAM_BOT_TOKEN" in err
     assert "999:wrong" not in err
+
+
+def test_a_webhook_intake_contradicting_itself_is_refused(restored: None) -> None:
+    code, err = run("intake", "--redis", URL, "--webhook-url", "https://bot.example/hook",
+                    "--delete-webhook", env={"TELEGRAM_BOT_TOKEN": "1:x"})
+    assert code == ExitCode.USAGE
+    assert "--delete-webhook is for polling" in err
+
+
+def test_a_webhook_intake_with_a_refused_token_stops_at_once(
+    restored: None, tg: FakeBotApi, no_thread_left: None
+) -> None:
+    code, err = run("intake", "--redis", URL, "--api-url", tg.base_url,
+                    "--webhook-url", "https://bot.example/hook", "--webhook-listen",
+                    "127.0.0.1:0", env={"TELEGRAM_BOT_TOKEN": "999:wrong",
+                                        "TELEGRAM_WEBHOOK_SECRET": "the-secret"})
+    assert code == ExitCode.BAD_TOKEN
+    assert "the intake could not start" in err
+    assert "999:wrong" not in err
+    assert "the-secret" not in err
+
+
+def test_a_webhook_intake_that_cannot_listen_says_so(
+    restored: None, tg: FakeBotApi, no_thread_left: None
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, err = run("intake", "--redis", URL, "--api-url", tg.base_url,
+                        "--webhook-url", "https://bot.example/hook", "--webhook-listen",
+                        f"127.0.0.1:{port}", env={"TELEGRAM_BOT_TOKEN": tg.token})
+    assert code == ExitCode.USAGE
+    assert "cannot listen" in err
+    assert tg.token not in err
+    assert tg.calls_to("setWebhook") == []  # Telegram was not sent to a port not ours

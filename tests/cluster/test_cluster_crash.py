@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -35,8 +36,9 @@ CLUSTER = Cluster(partitions=PARTITIONS, lease_ttl=LEASE_TTL)
 class Process:
     """``python -m actorbot ARGS`` with the fake's token; SIGKILL or SIGTERM it."""
 
-    def __init__(self, tg: FakeBotApi, *args: str) -> None:
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": tg.token, "PYTHONPATH": str(ROOT)}
+    def __init__(self, tg: FakeBotApi, *args: str, env: dict[str, str] | None = None) -> None:
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": tg.token, "PYTHONPATH": str(ROOT),
+               **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "actorbot", *args, "--api-url", tg.base_url,
              "--partitions", str(PARTITIONS), "--lease-ttl", str(LEASE_TTL),
@@ -178,6 +180,21 @@ def stored_counts(url: str, tg: FakeBotApi) -> dict[int, int]:
         store.close()
 
 
+def loading(tg: FakeBotApi, chats: int, per_chat: int) -> threading.Thread:
+    """Start injecting ``per_chat`` rounds of one message per chat, a round every 0.1 s
+    (so a kill lands while updates arrive); return once 500 are answered."""
+    def load() -> None:
+        for i in range(per_chat):
+            for chat in range(1, chats + 1):
+                tg.inject_message(chat, f"{chat}:{i}")
+            time.sleep(0.1)
+    loader = threading.Thread(target=load)
+    loader.start()
+    eventually(lambda: len(tg.calls_to("sendMessage")) >= 500, 120, "500 answers",
+               interval=0.01)
+    return loader
+
+
 def test_the_intake_killed_and_restarted_loses_nothing(
     tg: FakeBotApi, redis_url: str, client: Any
 ) -> None:
@@ -194,15 +211,7 @@ def test_the_intake_killed_and_restarted_loses_nothing(
         name = client.get(leader_key) or ""
         return next(p for p in intakes if f"-{p.pid}-" in name)
 
-    def load() -> None:  # paced over ~3 s, so the kill lands while updates arrive
-        for i in range(per_chat):
-            for chat in range(1, chats + 1):
-                tg.inject_message(chat, f"{chat}:{i}")
-            time.sleep(0.1)
-    loader = threading.Thread(target=load)
-    loader.start()
-    eventually(lambda: len(tg.calls_to("sendMessage")) >= 500, 120, "500 answers",
-               interval=0.01)
+    loader = loading(tg, chats, per_chat)
     first = leader()
     first.kill()
     intakes.remove(first)
@@ -217,3 +226,43 @@ def test_the_intake_killed_and_restarted_loses_nothing(
     for chat in range(1, chats + 1):
         assert tg.sent_texts(chat) == [f"{chat}:{i}" for i in range(per_chat)], chat
     assert len(tg.calls_to("sendMessage")) == chats * per_chat
+
+
+def test_a_webhook_intake_killed_and_restarted_loses_nothing(
+    tg: FakeBotApi, redis_url: str, client: Any
+) -> None:
+    """``actorbot intake --webhook-url``: SIGKILL it mid-load and start it again on the
+    same port. A request it died before answering is sent again by Telegram (the fake
+    retries, one chat's updates in order); one appended but not yet answered is appended
+    once (deduplicated by update_id). Every update answered exactly once, in order."""
+    chats, per_chat = 100, 30
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    flags = ("--webhook-url", f"http://127.0.0.1:{port}/hook",
+             "--webhook-listen", f"127.0.0.1:{port}")
+    secret = {"TELEGRAM_WEBHOOK_SECRET": "the-Webhook-secret"}
+    workers = [worker(tg, redis_url, "tests.bots.cluster_bot:Echo") for _ in range(2)]
+    feeder = Process(tg, "intake", "--redis", redis_url, *flags, env=secret)
+    eventually(lambda: tg.webhook_secret() == secret["TELEGRAM_WEBHOOK_SECRET"], 30,
+               "the webhook set", interval=0.02)
+
+    loader = loading(tg, chats, per_chat)
+    feeder.kill()
+    keys = CLUSTER.keys(tg.token)
+    appended = sum(client.xlen(keys.stream(p)) for p in range(PARTITIONS))
+    feeder = Process(tg, "intake", "--redis", redis_url, *flags, env=secret)
+    assert loader.is_alive(), "the load was over before the kill"
+    loader.join()
+    eventually(lambda: len(tg.calls_to("sendMessage")) >= chats * per_chat, 120,
+               "every update answered", interval=0.05)
+    for proc in [feeder, *workers]:
+        proc.terminate()
+    for chat in range(1, chats + 1):
+        assert tg.sent_texts(chat) == [f"{chat}:{i}" for i in range(per_chat)], chat
+    assert len(tg.calls_to("sendMessage")) == chats * per_chat
+    assert 0 < appended < chats * per_chat, "the kill did not land mid-load"
+    stats = tg.stats
+    assert stats["webhook_failed"] > 0, "no request failed: the kill proved nothing"
+    assert stats["webhook_delivered"] == chats * per_chat  # each one answered 200 once
+    assert tg.calls_to("getUpdates") == []  # no polling

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+import redis
+from structlog.testing import capture_logs
+
 from actorbot import ChatHandler, Polling, RateLimits, Route, Webhook, per_chat_id
 from actorbot.cluster import Cluster, Intake, Worker, serve_worker_metrics
 from actorbot.errors import PollingStopped
@@ -12,6 +16,7 @@ from actorbot.testing import FakeBotApi
 from tests.helpers import eventually
 
 CLUSTER = Cluster(partitions=8, lease_ttl=1.5, block=0.1)
+AWAY = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 class Echo(ChatHandler):
@@ -96,3 +101,24 @@ def test_an_intake_whose_token_is_refused_stops_and_says_why(redis_url: str) -> 
         bad.stop()
     assert isinstance(bad.error, PollingStopped)
     assert "refused the token" in str(bad.error)
+
+
+def test_an_intake_started_while_redis_is_away_warns_and_runs_on() -> None:
+    """Redis away at start (a typo in the URL, an outage): the intake warns and keeps
+    trying, as workers do; no exception out of ``start()``, and ``stop()`` ends it."""
+    with FakeBotApi() as tg, capture_logs() as logs:
+        polling = Intake(tg.token, redis=AWAY, cluster=CLUSTER, intake=Polling(timeout=1),
+                         connection=tg.connection).start()
+        hook = Intake(tg.token, redis=AWAY, cluster=CLUSTER, connection=tg.connection,
+                      intake=Webhook("https://bot.example/hook")).start()
+        eventually(lambda: any(e.get("during") == "acquire" for e in logs), 10,
+                   "the lease asked for again")
+        update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "hi",
+                                              "chat": {"id": 1, "type": "private"}}}
+        with pytest.raises(redis.ConnectionError):  # the webhook app answers it 5xx
+            hook.feed(update)
+        polling.stop()
+        hook.stop()
+    assert not polling.leader  # it never got the lease, so it never polled
+    assert tg.calls_to("getUpdates") == []
+    assert any(e.get("during") == "create groups" for e in logs)  # the webhook's start
