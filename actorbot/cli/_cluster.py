@@ -78,7 +78,7 @@ def add_parsers(commands: Any, common: Any) -> None:
                         help="getUpdates long-poll timeout (default: %(default)s)")
     intake.add_argument("--delete-webhook", action="store_true",
                         help="delete a webhook set for this bot, then poll")
-    add_webhook_arguments(intake)
+    add_webhook_arguments(intake, shared=True)
     _shared(intake)
     common(intake, "info", handlers=False)
 
@@ -162,7 +162,11 @@ def cluster_command(args: argparse.Namespace, environ: Mapping[str, str] = os.en
         return fail(err, ExitCode.USAGE,
                     f"set the bot token in the environment variable {args.token_env}")
     webhook = args.command == "intake" and args.webhook_url
-    secret = webhook_secret(environ, args.webhook_secret_env) if webhook else None
+    try:
+        secret = (webhook_secret(environ, args.webhook_secret_env, shared=True) if webhook
+                  else None)
+    except ConfigError as exc:
+        return fail(err, ExitCode.USAGE, str(exc))
     configure_logging(args.log_format, args.log_level, secrets=[token, secret or ""])
     connection = Connection(base_url=args.api_url)
     try:

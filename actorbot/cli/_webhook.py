@@ -20,8 +20,11 @@ from actorbot.intake import Feed, WebhookApp, WSGIThreadServer
 WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"  # noqa: S105 - a name too
 
 
-def add_webhook_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--webhook-url``, ``--webhook-listen``, ``--webhook-secret-env``."""
+def add_webhook_arguments(parser: argparse.ArgumentParser, *, shared: bool = False) -> None:
+    """``--webhook-url``, ``--webhook-listen``, ``--webhook-secret-env``; ``shared``: the
+    secret must be given (several processes take the webhook, each checks it)."""
+    unset = ("required: every intake must check the same secret" if shared
+             else "unset: a random one per run")
     parser.add_argument("--webhook-url", metavar="URL",
                         help="receive updates by webhook instead of polling: Telegram POSTs "
                              "to this HTTPS URL, which your reverse proxy forwards to "
@@ -30,7 +33,7 @@ def add_webhook_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where the webhook server listens (default: %(default)s)")
     parser.add_argument("--webhook-secret-env", default=WEBHOOK_SECRET_ENV, metavar="VAR",
                         help="environment variable with the webhook's secret token "
-                             "(default: %(default)s; unset: a random one per run)")
+                             f"(default: %(default)s; {unset})")
 
 
 def check_intake(args: argparse.Namespace) -> None:
@@ -47,10 +50,16 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def webhook_secret(environ: Mapping[str, str], name: str) -> str:
+def webhook_secret(environ: Mapping[str, str], name: str, *, shared: bool = False) -> str:
     """The secret Telegram must send back: from ``name`` if set, else a fresh random one
-    (``setWebhook`` runs at every start, so a new secret per run is fine)."""
-    return environ.get(name, "").strip() or secrets.token_urlsafe(32)
+    (``setWebhook`` runs at every start, so a new secret per run is fine for one process).
+    ``shared``: it must be set; each of several intakes calls ``setWebhook``, and with a
+    secret of its own each would make Telegram's requests to the others fail."""
+    secret = environ.get(name, "").strip()
+    if not secret and shared:
+        raise ConfigError(f"set the webhook's secret token in the environment variable "
+                          f"{name}: every webhook intake must check the same one")
+    return secret or secrets.token_urlsafe(32)
 
 
 class WebhookServer:

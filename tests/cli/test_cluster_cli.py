@@ -76,11 +76,28 @@ def test_a_worker_with_a_refused_token_stops_at_once(restored: None, tg: FakeBot
     assert "999:wrong" not in err
 
 
+WEBHOOK = {"TELEGRAM_WEBHOOK_SECRET": "the-secret"}
+
+
 def test_a_webhook_intake_contradicting_itself_is_refused(restored: None) -> None:
     code, err = run("intake", "--redis", URL, "--webhook-url", "https://bot.example/hook",
-                    "--delete-webhook", env={"TELEGRAM_BOT_TOKEN": "1:x"})
+                    "--delete-webhook", env={"TELEGRAM_BOT_TOKEN": "1:x", **WEBHOOK})
     assert code == ExitCode.USAGE
     assert "--delete-webhook is for polling" in err
+
+
+def test_a_webhook_intake_needs_the_secret_every_intake_shares(
+    restored: None, tg: FakeBotApi
+) -> None:
+    """A random secret per process would do for one; with several, each setWebhook would
+    make Telegram's requests to the others fail the check."""
+    code, err = run("intake", "--redis", URL, "--api-url", tg.base_url,
+                    "--webhook-url", "https://bot.example/hook", "--webhook-secret-env",
+                    "MY_SECRET", env={"TELEGRAM_BOT_TOKEN": tg.token, "MY_SECRET": " "})
+    assert code == ExitCode.USAGE
+    assert "environment variable MY_SECRET" in err
+    assert "every webhook intake must check the same one" in err
+    assert tg.calls_to("setWebhook") == []
 
 
 def test_a_webhook_intake_with_a_refused_token_stops_at_once(
@@ -88,8 +105,7 @@ def test_a_webhook_intake_with_a_refused_token_stops_at_once(
 ) -> None:
     code, err = run("intake", "--redis", URL, "--api-url", tg.base_url,
                     "--webhook-url", "https://bot.example/hook", "--webhook-listen",
-                    "127.0.0.1:0", env={"TELEGRAM_BOT_TOKEN": "999:wrong",
-                                        "TELEGRAM_WEBHOOK_SECRET": "the-secret"})
+                    "127.0.0.1:0", env={"TELEGRAM_BOT_TOKEN": "999:wrong", **WEBHOOK})
     assert code == ExitCode.BAD_TOKEN
     assert "the intake could not start" in err
     assert "999:wrong" not in err
@@ -105,7 +121,7 @@ def test_a_webhook_intake_that_cannot_listen_says_so(
         port = taken.getsockname()[1]
         code, err = run("intake", "--redis", URL, "--api-url", tg.base_url,
                         "--webhook-url", "https://bot.example/hook", "--webhook-listen",
-                        f"127.0.0.1:{port}", env={"TELEGRAM_BOT_TOKEN": tg.token})
+                        f"127.0.0.1:{port}", env={"TELEGRAM_BOT_TOKEN": tg.token, **WEBHOOK})
     assert code == ExitCode.USAGE
     assert "cannot listen" in err
     assert tg.token not in err
