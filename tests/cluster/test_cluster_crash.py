@@ -14,10 +14,8 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -180,19 +178,20 @@ def stored_counts(url: str, tg: FakeBotApi) -> dict[int, int]:
         store.close()
 
 
-def loading(tg: FakeBotApi, chats: int, per_chat: int) -> threading.Thread:
-    """Start injecting ``per_chat`` rounds of one message per chat, a round every 0.1 s
-    (so a kill lands while updates arrive); return once 500 are answered."""
-    def load() -> None:
-        for i in range(per_chat):
-            for chat in range(1, chats + 1):
-                tg.inject_message(chat, f"{chat}:{i}")
-            time.sleep(0.1)
-    loader = threading.Thread(target=load)
-    loader.start()
-    eventually(lambda: len(tg.calls_to("sendMessage")) >= 500, 120, "500 answers",
-               interval=0.01)
-    return loader
+def load_across(tg: FakeBotApi, chats: int, per_chat: int, *, kill: Callable[[], None],
+                until: Callable[[], bool], what: str) -> None:
+    """Inject the first half of ``per_chat`` rounds (one message per chat each), call
+    ``kill`` once ``until`` holds, then inject the rest: the kill lands mid-load, with
+    updates still queued and in flight, and more arrive after it."""
+    half = per_chat // 2
+    for i in range(half):
+        for chat in range(1, chats + 1):
+            tg.inject_message(chat, f"{chat}:{i}")
+    eventually(until, 120, what, interval=0.005)
+    kill()
+    for i in range(half, per_chat):
+        for chat in range(1, chats + 1):
+            tg.inject_message(chat, f"{chat}:{i}")
 
 
 def test_the_intake_killed_and_restarted_loses_nothing(
@@ -211,13 +210,14 @@ def test_the_intake_killed_and_restarted_loses_nothing(
         name = client.get(leader_key) or ""
         return next(p for p in intakes if f"-{p.pid}-" in name)
 
-    loader = loading(tg, chats, per_chat)
-    first = leader()
-    first.kill()
-    intakes.remove(first)
-    intakes.append(intake(tg, redis_url))  # the restarted one: now the standby
-    assert loader.is_alive(), "the load was over before the kill"
-    loader.join()
+    def kill() -> None:
+        first = leader()
+        first.kill()
+        intakes.remove(first)
+        intakes.append(intake(tg, redis_url))  # the restarted one: now the standby
+
+    load_across(tg, chats, per_chat, kill=kill,
+                until=lambda: len(tg.calls_to("sendMessage")) >= 500, what="500 answers")
     eventually(lambda: len(tg.calls_to("sendMessage")) >= chats * per_chat, 120,
                "every update answered", interval=0.05)
     assert leader() in intakes  # one of the live two took over (first to ask after expiry)
@@ -247,21 +247,26 @@ def test_a_webhook_intake_killed_and_restarted_loses_nothing(
     eventually(lambda: tg.webhook_secret() == secret["TELEGRAM_WEBHOOK_SECRET"], 30,
                "the webhook set", interval=0.02)
 
-    loader = loading(tg, chats, per_chat)
-    feeder.kill()
     keys = CLUSTER.keys(tg.token)
-    appended = sum(client.xlen(keys.stream(p)) for p in range(PARTITIONS))
-    feeder = Process(tg, "intake", "--redis", redis_url, *flags, env=secret)
-    assert loader.is_alive(), "the load was over before the kill"
-    loader.join()
+    feeders = [feeder]
+    appended = 0
+
+    def kill() -> None:
+        nonlocal appended
+        feeders[0].kill()
+        appended = sum(client.xlen(keys.stream(p)) for p in range(PARTITIONS))
+        feeders[0] = Process(tg, "intake", "--redis", redis_url, *flags, env=secret)
+
+    load_across(tg, chats, per_chat, kill=kill,  # while the first half is delivered
+                until=lambda: tg.stats.get("webhook_delivered", 0) >= 300, what="300 deliveries")
     eventually(lambda: len(tg.calls_to("sendMessage")) >= chats * per_chat, 120,
                "every update answered", interval=0.05)
-    for proc in [feeder, *workers]:
+    for proc in [*feeders, *workers]:
         proc.terminate()
     for chat in range(1, chats + 1):
         assert tg.sent_texts(chat) == [f"{chat}:{i}" for i in range(per_chat)], chat
     assert len(tg.calls_to("sendMessage")) == chats * per_chat
-    assert 0 < appended < chats * per_chat, "the kill did not land mid-load"
+    assert 300 <= appended < chats * per_chat // 2  # some of the first half not yet in
     stats = tg.stats
     assert stats["webhook_failed"] > 0, "no request failed: the kill proved nothing"
     assert stats["webhook_delivered"] == chats * per_chat  # each one answered 200 once
